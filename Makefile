@@ -1,0 +1,71 @@
+# The one entry point for building, testing and packaging. `make help` lists
+# the targets.
+
+GO      ?= go
+BIN     := bin
+MODULE  := github.com/oatkit/oat
+CMDS    := docker-credential-oat oat-proxy
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
+# Reproducible builds: no paths, no build id, the version stamped in.
+GOFLAGS_BUILD := -trimpath -ldflags='-buildid= -X $(MODULE)/internal/version.Tag=$(VERSION)'
+
+STATICCHECK_VERSION := v0.8.2
+GOVULNCHECK_VERSION := v1.9.0
+TOOLS := $(CURDIR)/.tools
+
+FUZZTIME ?= 20s
+
+.DEFAULT_GOAL := help
+.PHONY: help build test e2e bench fuzz lint vuln package demo clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: $(addprefix $(BIN)/,$(CMDS)) ## build both binaries into ./bin
+
+$(BIN)/%: FORCE
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/$*
+
+FORCE:
+
+test: ## unit, integration and script tests, with the race detector
+	$(GO) test -race -count=1 ./...
+
+e2e: build ## the end-to-end suite: real dockerd and docker CLI (root; installs Debian packages)
+	scripts/install-e2e-deps
+	$(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+
+bench: build ## whole-process timings of the helper, written to stdout
+	scripts/bench
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint: $(TOOLS)/staticcheck ## go vet, staticcheck, gofmt and go mod tidy checks
+	$(GO) vet -tags e2e ./...
+	$(TOOLS)/staticcheck -tags e2e ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+vuln: $(TOOLS)/govulncheck ## known vulnerabilities in the code's call graph (needs vuln.go.dev)
+	$(TOOLS)/govulncheck ./...
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(TOOLS)/govulncheck:
+	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+package: build ## .deb and .rpm (see packaging/)
+	@echo "packaging is not built yet; see packaging/README.md"; exit 1
+
+demo: build ## the stand-in hub, an OAT stored and used through the helper
+	$(GO) run ./cmd/oat-demo --bin $(BIN)
+
+clean: ## remove what the build made
+	rm -rf $(BIN) $(TOOLS)

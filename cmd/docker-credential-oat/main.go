@@ -1,0 +1,19 @@
+// Command docker-credential-oat is a Docker credential helper for Docker Hub
+// organization access tokens, with an encrypted store.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/oatkit/oat/internal/helper"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := helper.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,29 @@
+package helper
+
+const usage = `Usage: docker-credential-oat <command> [arguments]
+
+A Docker credential helper for Docker Hub organization access tokens (OATs).
+Secrets are kept encrypted: in an OS keyring or in an encrypted file vault.
+
+Docker runs these (JSON on stdin and stdout):
+  store, get, erase, list, version
+
+Commands for people:
+  setup [--creds-store] [--dry-run]   wire ~/.docker/config.json to use this helper
+  reset --yes                         move a damaged or locked-out vault aside
+  version, --version                  print the version
+  help, --help                        print this text
+
+Environment:
+  OAT_PASSPHRASE        the vault passphrase
+  OAT_PASSPHRASE_FILE   a file holding the vault passphrase
+  OAT_HOME              keep all files here instead of the XDG directories
+  OAT_BACKEND           the store to use (file)
+  OAT_DEBUG=1           diagnostics on stderr (never secrets)
+  DOCKER_CONFIG         the docker configuration directory (setup)
+
+Examples:
+  docker-credential-oat setup
+  export OAT_PASSPHRASE_FILE=/run/secrets/oat-vault
+  echo "$ACME_OAT" | docker login -u acme --password-stdin
+`

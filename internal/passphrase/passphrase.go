@@ -1,0 +1,157 @@
+// Package passphrase finds the vault passphrase: the OAT_PASSPHRASE
+// environment variable, the file named by OAT_PASSPHRASE_FILE, or a prompt on
+// the terminal device. Never stdin or stdout: those belong to Docker.
+package passphrase
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+)
+
+// Environment variables read by Source.
+const (
+	EnvValue = "OAT_PASSPHRASE"
+	EnvFile  = "OAT_PASSPHRASE_FILE"
+)
+
+// MinLength is the shortest passphrase a new vault accepts.
+const MinLength = 8
+
+// ErrUnavailable is returned when there is no passphrase to be had: no
+// variable set and no terminal to ask on.
+var ErrUnavailable = errors.New("no passphrase for the vault: set " + EnvValue + ", or " + EnvFile +
+	" to a file holding it, or run from a terminal to be asked")
+
+// ErrMismatch is returned when the two entries of a new passphrase differ.
+var ErrMismatch = errors.New("the passphrases entered do not match")
+
+// TTY is a terminal to prompt on.
+type TTY interface {
+	io.Writer
+	// ReadPassword reads a line without echoing it.
+	ReadPassword() ([]byte, error)
+	Close() error
+}
+
+// Source finds the passphrase.
+type Source struct {
+	// Getenv reads the environment (os.Getenv if nil).
+	Getenv func(string) string
+	// OpenTTY opens the terminal to prompt on (the controlling terminal if
+	// nil). It fails when there is none, or when the process is not in the
+	// terminal's foreground.
+	OpenTTY func() (TTY, error)
+	// Subject names what the passphrase is for in the prompt.
+	Subject string
+}
+
+func (s Source) getenv(k string) string {
+	if s.Getenv != nil {
+		return s.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// Interactive reports whether the passphrase would come from a prompt, where
+// asking again after a typo makes sense.
+func (s Source) Interactive() bool {
+	return s.getenv(EnvValue) == "" && s.getenv(EnvFile) == ""
+}
+
+// Get returns the passphrase. With create set (a new vault) it is checked for
+// length, and a prompt asks for it twice.
+func (s Source) Get(create bool) ([]byte, error) {
+	pass, err := s.get(create)
+	if err != nil {
+		return nil, err
+	}
+	if create && utf8.RuneCount(pass) < MinLength {
+		clear(pass)
+		return nil, fmt.Errorf("passphrase too short for a new vault: use at least %d characters", MinLength)
+	}
+	return pass, nil
+}
+
+func (s Source) get(create bool) ([]byte, error) {
+	if v := s.getenv(EnvValue); v != "" {
+		return []byte(v), nil
+	}
+	if path := s.getenv(EnvFile); path != "" {
+		return readFile(path)
+	}
+	open := s.OpenTTY
+	if open == nil {
+		open = openTerminal
+	}
+	tty, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrUnavailable, err)
+	}
+	defer tty.Close()
+	subject := s.Subject
+	if subject == "" {
+		subject = "the vault"
+	}
+	if !create {
+		return prompt(tty, fmt.Sprintf("Passphrase for %s: ", subject))
+	}
+	first, err := prompt(tty, fmt.Sprintf("New passphrase for %s: ", subject))
+	if err != nil {
+		return nil, err
+	}
+	again, err := prompt(tty, "Repeat the passphrase: ")
+	if err != nil {
+		clear(first)
+		return nil, err
+	}
+	defer clear(again)
+	if !bytes.Equal(first, again) {
+		clear(first)
+		return nil, ErrMismatch
+	}
+	return first, nil
+}
+
+func prompt(tty TTY, text string) ([]byte, error) {
+	if _, err := io.WriteString(tty, text); err != nil {
+		return nil, fmt.Errorf("prompt for passphrase: %w", err)
+	}
+	pass, err := tty.ReadPassword()
+	_, _ = io.WriteString(tty, "\n")
+	if err != nil {
+		return nil, fmt.Errorf("read passphrase: %w", err)
+	}
+	if len(pass) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	return pass, nil
+}
+
+// maxFileSize bounds a passphrase file.
+const maxFileSize = 4096
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvFile, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: read %s: %w", EnvFile, path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s: %s is larger than %d bytes; it should hold only the passphrase", EnvFile, path, maxFileSize)
+	}
+	pass := []byte(strings.TrimRight(string(data), "\r\n"))
+	clear(data)
+	if len(pass) == 0 {
+		return nil, fmt.Errorf("%s: %s is empty", EnvFile, path)
+	}
+	return pass, nil
+}
