@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oatkit/oat/internal/store"
-	"github.com/oatkit/oat/internal/vault"
 )
 
 // TestReferenceClient drives the built helper through the reference client
@@ -18,12 +17,7 @@ func TestReferenceClient(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "oat") // made 0700 by the vault
 	const pw = "correct horse battery"
 	env := map[string]string{"OAT_HOME": home, "OAT_PASSPHRASE": pw, "OAT_PASSPHRASE_FILE": "", "OAT_BACKEND": "", "OAT_DEBUG": ""}
-	v := vault.New(vault.Options{
-		Path:       filepath.Join(home, store.VaultFile),
-		Params:     fastParams,
-		Passphrase: func(bool) ([]byte, error) { return []byte(pw), nil },
-	})
-	if err := v.Batch(func(*vault.Tx) error { return nil }); err != nil {
+	if err := makeVault(filepath.Join(home, store.VaultFile), pw); err != nil {
 		t.Fatal(err)
 	}
 	prog := client.NewShellProgramFuncWithEnv("docker-credential-oat", &env)

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/oatkit/oat/internal/store"
-	"github.com/oatkit/oat/internal/vault"
 )
 
 // busWatch listens where a D-Bus client would look for the session bus and
@@ -94,12 +93,7 @@ func firstLine(b []byte) string {
 func TestNoDBusForTheFileVault(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "oat")
 	const pw = "correct horse battery"
-	v := vault.New(vault.Options{
-		Path:       filepath.Join(home, store.VaultFile),
-		Params:     fastParams,
-		Passphrase: func(bool) ([]byte, error) { return []byte(pw), nil },
-	})
-	if err := v.Batch(func(*vault.Tx) error { return nil }); err != nil {
+	if err := makeVault(filepath.Join(home, store.VaultFile), pw); err != nil {
 		t.Fatal(err)
 	}
 	vaultEnv := []string{"OAT_HOME=" + home, "OAT_PASSPHRASE=" + pw}

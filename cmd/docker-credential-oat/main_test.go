@@ -10,17 +10,14 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/oatkit/oat/internal/scripttest"
+
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/vault"
 )
 
-func TestMain(m *testing.M) {
-	// A binary built with -race sleeps a second at exit by default; the
-	// scripts run it hundreds of times.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	testscript.Main(m, map[string]func(){"docker-credential-oat": main})
-}
+func TestMain(m *testing.M) { scripttest.Main(m, "docker-credential-oat", main) }
 
 // fastParams keep the scripts quick; the parameters a vault is created with
 // are stored in it, so every later open uses them too.
@@ -65,13 +62,17 @@ func mkvault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: mkvault")
 	}
-	pw := ts.Getenv("OAT_PASSPHRASE")
+	ts.Check(makeVault(ts.Getenv("VAULT"), ts.Getenv("OAT_PASSPHRASE")))
+}
+
+// makeVault creates an empty vault at path with fast KDF parameters.
+func makeVault(path, pw string) error {
 	v := vault.New(vault.Options{
-		Path:       ts.Getenv("VAULT"),
+		Path:       path,
 		Params:     fastParams,
 		Passphrase: func(bool) ([]byte, error) { return []byte(pw), nil },
 	})
-	ts.Check(v.Batch(func(*vault.Tx) error { return nil }))
+	return v.Batch(func(*vault.Tx) error { return nil })
 }
 
 // bigfile NAME SIZE writes a store request of SIZE bytes to NAME.
