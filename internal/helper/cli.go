@@ -8,10 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/oatkit/oat/internal/desktop"
+	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/passphrase"
+	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/vault"
@@ -43,6 +50,12 @@ type Options struct {
 	OpenTTY func() (passphrase.TTY, error)
 	// VaultParams are the KDF parameters of a new vault (the default if zero).
 	VaultParams vault.Params
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	// IsTerminal tells whether w is a terminal (for colour and prompts).
+	IsTerminal func(w any) bool
+	// SystemRoot prefixes system paths the Desktop checks read (tests).
+	SystemRoot string
 }
 
 type cli struct {
@@ -61,6 +74,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 func Run(ctx context.Context, args []string, opts Options) int {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IsTerminal == nil {
+		opts.IsTerminal = isTerminal
 	}
 	c := &cli{Options: opts, ctx: ctx, log: slog.New(slog.DiscardHandler)}
 	if opts.Getenv(EnvDebug) == "1" {
@@ -83,6 +102,10 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		return c.setup(args[1:])
 	case "reset":
 		return c.reset(args[1:])
+	case "token":
+		return c.token(args[1:])
+	case "doctor":
+		return c.doctor(args[1:])
 	default:
 		c.fail(fmt.Errorf("unknown command %q", args[0]), "run '"+Program+" --help' for the commands")
 		return 2
@@ -119,7 +142,40 @@ func (c *cli) handle(action string) error {
 		return err
 	}
 	in := &limitedReader{r: c.Stdin, left: maxInput}
-	return credentials.HandleCommand(New(s), action, in, c.Stdout)
+	return credentials.HandleCommand(c.newHelper(s), action, in, c.Stdout)
+}
+
+// newHelper is the protocol handler with this process's clock, warnings
+// and Desktop checks.
+func (c *cli) newHelper(s *store.Store) *Helper {
+	h := New(s)
+	h.now = c.Now
+	h.note = c.notifier()
+	env := c.desktopEnv()
+	h.desktop = &env
+	return h
+}
+
+func (c *cli) notifier() *notifier {
+	n := &notifier{w: c.Stderr, quiet: c.Getenv(EnvQuiet) == "1", now: c.Now}
+	if dirs, err := paths.Resolve(c.Getenv); err == nil {
+		n.state = filepath.Join(dirs.Data, "warned.json")
+	}
+	return n
+}
+
+func (c *cli) desktopEnv() desktop.Env {
+	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
+	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
+		env.ConfigDir = dir
+	}
+	return env
+}
+
+// isTerminal reports whether v is a terminal file.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (c *cli) openStore() (*store.Store, error) {

@@ -6,34 +6,108 @@ package helper
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/store"
 )
 
-// Helper implements credentials.Helper over the store.
+// Helper implements credentials.Helper over the store. For Docker Hub it
+// keeps the login (which organization docker is logged in as) and hands
+// out that organization's default usable token.
 type Helper struct {
 	store *store.Store
+	now   func() time.Time
+	note  *notifier
+	// desktop, when set, is checked on every Docker Hub get (files only).
+	desktop *desktop.Env
 }
 
 var _ credentials.Helper = (*Helper)(nil)
 
-// New returns a Helper over s.
-func New(s *store.Store) *Helper { return &Helper{store: s} }
-
-// Add stores credentials. Every registry is kept, Docker Hub under one entry
-// whatever its spelling.
-func (h *Helper) Add(c *credentials.Credentials) error {
-	server := c.ServerURL
-	if hub.ParseServer(server).Hub {
-		server = hub.IndexServer
-	}
-	return h.store.PutCredential(store.Credential{Server: server, Username: c.Username, Secret: c.Secret})
+// New returns a Helper over s that warns nobody (tests, library use).
+func New(s *store.Store) *Helper {
+	return &Helper{store: s, now: time.Now, note: &notifier{w: io.Discard}}
 }
 
-// Get returns the username and secret stored for serverURL.
+// Add stores credentials. Every registry is kept, Docker Hub under one entry
+// whatever its spelling; a Docker Hub OAT also becomes a token record.
+func (h *Helper) Add(c *credentials.Credentials) error {
+	if !hub.ParseServer(c.ServerURL).Hub {
+		return h.store.PutCredential(store.Credential{Server: c.ServerURL, Username: c.Username, Secret: c.Secret})
+	}
+	org := strings.ToLower(c.Username)
+	if strings.HasPrefix(c.Secret, oat.OATPrefix) {
+		if err := h.recordLogin(org, c.Secret); err != nil {
+			return err
+		}
+	} else {
+		h.note.say(fmt.Sprintf("this looks like a %s, not an organization access token: OATs use the organization name as username and a %s… token", oat.SecretKind(c.Secret), oat.OATPrefix))
+	}
+	return h.store.PutCredential(store.Credential{Server: hub.IndexServer, Username: c.Username, Secret: c.Secret})
+}
+
+// recordLogin keeps an OAT that came through docker login as a token
+// record: the record with the same secret if there is one, else a new one,
+// the organization's default if it is its first.
+func (h *Helper) recordLogin(org, secret string) error {
+	all, err := h.store.Tokens()
+	if err != nil {
+		return err
+	}
+	mine := forOrg(all, org)
+	for _, t := range mine {
+		if t.Secret == secret {
+			return nil // known already; its record says more than a login can
+		}
+	}
+	now := h.now().UTC()
+	t := oat.Token{
+		Org: org, Label: loginLabel(mine, now), Secret: secret, Created: now,
+		Active: true, Default: len(mine) == 0, Scopes: oat.UnknownScopes(), Source: "login",
+	}
+	return h.store.ApplyTokens(store.TokenChange{Put: []oat.Token{t}})
+}
+
+// loginLabel is "login-YYYYMMDD-N", the first N free in tokens.
+func loginLabel(tokens []oat.Token, now time.Time) string {
+	for n := 1; ; n++ {
+		label := fmt.Sprintf("login-%s-%d", now.Format("20060102"), n)
+		if findLabel(tokens, label) < 0 {
+			return label
+		}
+	}
+}
+
+func forOrg(all []oat.Token, org string) []oat.Token {
+	var out []oat.Token
+	for _, t := range all {
+		if t.Org == org {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func findLabel(tokens []oat.Token, label string) int {
+	for i, t := range tokens {
+		if t.Label == label {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the username and secret for serverURL. For Docker Hub: the
+// logged-in organization's default token when usable, else another usable
+// one of the same organization; never an expired token.
 func (h *Helper) Get(serverURL string) (string, string, error) {
 	c, err := h.store.Credential(serverURL)
 	if errors.Is(err, store.ErrNotFound) {
@@ -42,10 +116,87 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	return c.Username, c.Secret, nil
+	if !hub.ParseServer(serverURL).Hub {
+		return c.Username, c.Secret, nil
+	}
+	h.warnDesktop()
+	org := strings.ToLower(c.Username)
+	all, err := h.store.Tokens()
+	if err != nil {
+		return "", "", err
+	}
+	mine := forOrg(all, org)
+	if len(mine) == 0 {
+		if c.Secret == "" { // a login made by token add, whose tokens are gone
+			return "", "", credentials.NewErrCredentialsNotFound()
+		}
+		return c.Username, c.Secret, nil
+	}
+	t, err := h.choose(mine)
+	if err != nil {
+		return "", "", err
+	}
+	return c.Username, t.Secret, nil
 }
 
-// Delete removes serverURL's credentials; there being none is fine.
+// choose picks the token get hands out, and warns about expiry.
+func (h *Helper) choose(tokens []oat.Token) (oat.Token, error) {
+	now := h.now()
+	var def *oat.Token
+	for i := range tokens {
+		if tokens[i].Default {
+			def = &tokens[i]
+		}
+	}
+	pick := func(t oat.Token) oat.Token {
+		if t.ExpiresSoon(now) {
+			h.note.daily("expiry:"+t.ID(), fmt.Sprintf("token %q (%s) expires %s (%s); replace it before then: docker-credential-oat token ls",
+				t.Label, t.Org, t.ExpiryText(now), t.Expires.Format("2006-01-02")))
+		}
+		return t
+	}
+	if def != nil && def.Usable(now) {
+		return pick(*def), nil
+	}
+	for _, t := range tokens {
+		if t.Usable(now) {
+			if def != nil {
+				h.note.daily("fallback:"+def.ID(), fmt.Sprintf("the default token %q (%s) %s; using %q instead", def.Label, def.Org, unusable(*def, now), t.Label))
+			}
+			return pick(t), nil
+		}
+	}
+	t := tokens[0]
+	if def != nil {
+		t = *def
+	}
+	return oat.Token{}, fmt.Errorf("no usable token for %s: %q %s; add a new one with docker login -u %s, or docker-credential-oat token add",
+		t.Org, t.Label, unusable(t, now), t.Org)
+}
+
+func unusable(t oat.Token, now time.Time) string {
+	switch {
+	case t.Expired(now):
+		return "expired on " + t.Expires.Format("2006-01-02")
+	case !t.Active:
+		return "is inactive"
+	default:
+		return "has no secret stored"
+	}
+}
+
+// warnDesktop warns, once a day, when docker talks to Docker Desktop.
+func (h *Helper) warnDesktop() {
+	if h.desktop == nil {
+		return
+	}
+	if r := desktop.Detect(*h.desktop); r.Desktop {
+		h.note.daily("desktop", "docker talks to Docker Desktop ("+r.Signals[0]+"): organization access tokens do not work there; use a personal access token (docker-credential-oat doctor)")
+	}
+}
+
+// Delete removes serverURL's credentials; there being none is fine. For
+// Docker Hub that is the login: token records stay until token rm.
 func (h *Helper) Delete(serverURL string) error {
 	return h.store.DeleteCredential(serverURL)
 }

@@ -155,3 +155,22 @@ func readFile(path string) ([]byte, error) {
 	}
 	return pass, nil
 }
+
+// Ask prompts once on the terminal (opened by open, or the controlling
+// terminal if nil) and returns what was typed, unechoed; it may be empty.
+func Ask(open func() (TTY, error), text string) ([]byte, error) {
+	if open == nil {
+		open = openTerminal
+	}
+	tty, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer tty.Close()
+	if _, err := io.WriteString(tty, text); err != nil {
+		return nil, err
+	}
+	b, err := tty.ReadPassword()
+	_, _ = io.WriteString(tty, "\n")
+	return b, err
+}

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package desktop
+
+const windowsPolicyKey = ""
+
+func windowsPolicyOrgs() ([]string, bool) { return nil, false }

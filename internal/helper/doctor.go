@@ -1,0 +1,310 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/oatkit/oat/internal/desktop"
+	"github.com/oatkit/oat/internal/dockerconfig"
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/store"
+	"github.com/oatkit/oat/internal/vault"
+)
+
+const doctorUsage = `Usage: docker-credential-oat doctor [--json] [--fix]
+
+Checks what organization access tokens need on this machine and says what
+will not work, with the fix: the store and whether it unlocks, config.json's
+wiring, plaintext Docker Hub credentials in config.json, every token's expiry
+and scopes, the Docker endpoint (Docker Desktop?), and Docker Desktop policy
+files (sign-in enforcement, Settings Management: IAM and RAM apply).
+
+Exit status 0 when nothing blocks OAT use, 1 otherwise.
+
+  --json   the findings as JSON
+  --fix    move plaintext Docker Hub credentials from config.json into the store
+`
+
+// Finding statuses.
+const (
+	statusOK   = "ok"
+	statusInfo = "info"
+	statusWarn = "warn"
+	statusFail = "fail"
+)
+
+// finding is one line of doctor's report.
+type finding struct {
+	Check   string `json:"check"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+type doctorReport struct {
+	OK       bool      `json:"ok"`
+	Findings []finding `json:"findings"`
+}
+
+func (r *doctorReport) add(check, status, msg, fix string) {
+	r.Findings = append(r.Findings, finding{Check: check, Status: status, Message: msg, Fix: fix})
+}
+
+func (c *cli) doctor(args []string) int {
+	fs := newFlags("doctor")
+	asJSON := fs.Bool("json", false, "")
+	fix := fs.Bool("fix", false, "")
+	rest, err := parseArgs(fs, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if err != nil {
+		return c.usageError(err, doctorUsage)
+	}
+	var r doctorReport
+	s := c.checkStore(&r)
+	c.checkConfig(&r, s, *fix)
+	if s != nil {
+		c.checkTokens(&r, s)
+	}
+	c.checkEndpoint(&r)
+	c.checkPolicy(&r)
+
+	r.OK = true
+	for _, f := range r.Findings {
+		if f.Status == statusFail {
+			r.OK = false
+		}
+	}
+	if *asJSON {
+		c.printJSON(r)
+	} else {
+		for _, f := range r.Findings {
+			fmt.Fprintf(c.Stdout, "%-5s %-9s %s\n", strings.ToUpper(f.Status), f.Check, f.Message)
+			if f.Fix != "" {
+				fmt.Fprintf(c.Stdout, "%-15s fix: %s\n", "", f.Fix)
+			}
+		}
+	}
+	if !r.OK {
+		return 1
+	}
+	return 0
+}
+
+// checkStore opens the store and tries to unlock it; it returns the store
+// when it is usable.
+func (c *cli) checkStore(r *doctorReport) *store.Store {
+	s, err := c.openStore()
+	if err != nil {
+		msg, hint := explain(err)
+		r.add("store", statusFail, msg, hint)
+		return nil
+	}
+	where := s.Backend() + " store"
+	if s.Location() != "" {
+		where = "file vault " + s.Location()
+	}
+	if v, ok := s.Keyring().(*vault.Vault); ok {
+		if exists, err := v.Exists(); err == nil && !exists {
+			r.add("store", statusInfo, where+" does not exist yet; the first docker login or token add creates it", "")
+			return s
+		}
+		if d, err := v.Describe(); err == nil {
+			where += " (" + d.KDF.String() + ")"
+		}
+	}
+	if _, err := s.Keyring().Keys(); err != nil {
+		msg, hint := explain(err)
+		r.add("store", statusFail, where+": "+msg, hint)
+		return nil
+	}
+	r.add("store", statusOK, where+" unlocks", "")
+	return s
+}
+
+// checkConfig looks at config.json's wiring and plaintext credentials.
+func (c *cli) checkConfig(r *doctorReport, s *store.Store, fix bool) {
+	dir, err := dockerconfig.Dir(c.Getenv)
+	if err != nil {
+		r.add("config", statusFail, err.Error(), "")
+		return
+	}
+	path := filepath.Join(dir, "config.json")
+	data, target, perm, err := dockerconfig.ReadFile(path)
+	if err != nil {
+		r.add("config", statusFail, fmt.Sprintf("read %s: %v", path, err), "")
+		return
+	}
+	wiring, plain, err := dockerconfig.Inspect(data)
+	if err != nil {
+		r.add("config", statusFail, fmt.Sprintf("%s: %v", path, err), "fix the file by hand; docker cannot read it either")
+		return
+	}
+	switch h := wiring.HubHelper(); h {
+	case dockerconfig.HelperName:
+		how := "credHelpers"
+		if _, ok := wiring.CredHelpers["https://index.docker.io/v1/"]; !ok {
+			how = "credsStore"
+		}
+		r.add("config", statusOK, fmt.Sprintf("%s sends Docker Hub credentials to docker-credential-oat (%s)", path, how), "")
+	case "":
+		r.add("config", statusFail, path+" does not use docker-credential-oat: docker keeps Docker Hub credentials in config.json itself", Program+" setup")
+	default:
+		r.add("config", statusFail, fmt.Sprintf("%s sends Docker Hub credentials to docker-credential-%s, not to docker-credential-oat", path, h), Program+" setup")
+	}
+	if len(plain) == 0 {
+		return
+	}
+	var keys []string
+	for _, p := range plain {
+		keys = append(keys, p.Key)
+	}
+	if !fix {
+		r.add("config", statusFail, fmt.Sprintf("%s holds Docker Hub credentials in plaintext (auths: %s)", path, strings.Join(keys, ", ")),
+			Program+" doctor --fix moves them into the store and removes them from config.json")
+		return
+	}
+	if s == nil {
+		r.add("config", statusFail, "cannot move the plaintext credentials: the store does not unlock", "")
+		return
+	}
+	if err := c.movePlaintext(s, plain, data, target, perm); err != nil {
+		r.add("config", statusFail, "moving the plaintext credentials: "+err.Error(), "")
+		return
+	}
+	r.add("config", statusOK, fmt.Sprintf("moved the plaintext Docker Hub credentials of %s into the store and removed them from %s", strings.Join(keys, ", "), path), "")
+}
+
+// movePlaintext stores each plaintext credential through the helper, then
+// clears it from config.json; config.json is only rewritten once all are
+// stored.
+func (c *cli) movePlaintext(s *store.Store, plain []dockerconfig.PlainAuth, data []byte, target string, perm os.FileMode) error {
+	h := c.newHelper(s)
+	h.note.quiet = true
+	for _, p := range plain {
+		if err := h.Add(&credentials.Credentials{ServerURL: p.Key, Username: p.Username, Secret: p.Secret}); err != nil {
+			return err
+		}
+	}
+	var keys []string
+	for _, p := range plain {
+		keys = append(keys, p.Key)
+	}
+	updated, err := dockerconfig.ClearAuths(data, keys)
+	if err != nil {
+		return err
+	}
+	return dockerconfig.WriteFile(target, updated, perm)
+}
+
+func (c *cli) checkTokens(r *doctorReport, s *store.Store) {
+	all, err := s.Tokens()
+	if err != nil {
+		r.add("tokens", statusFail, err.Error(), "")
+		return
+	}
+	if len(all) == 0 {
+		r.add("tokens", statusInfo, "no organization access tokens stored", "docker login -u ORG, or "+Program+" token add")
+		return
+	}
+	now := c.Now()
+	byOrg := map[string][]int{}
+	for i, t := range all {
+		byOrg[t.Org] = append(byOrg[t.Org], i)
+	}
+	for _, t := range all {
+		id := fmt.Sprintf("%q (%s)", t.Label, t.Org)
+		switch {
+		case t.Expired(now):
+			status := statusWarn
+			if !anyUsable(all, t.Org, now) {
+				status = statusFail
+			}
+			r.add("tokens", status, fmt.Sprintf("token %s expired on %s", id, t.Expires.Format("2006-01-02")),
+				"create a new one in the Admin Console, add it, then: "+Program+" token rm "+t.ID())
+		case !t.Active:
+			r.add("tokens", statusWarn, "token "+id+" is inactive", "")
+		case t.ExpiresSoon(now):
+			r.add("tokens", statusWarn, fmt.Sprintf("token %s expires %s (%s)", id, t.ExpiryText(now), t.Expires.Format("2006-01-02")), "replace it before then")
+		default:
+			r.add("tokens", statusOK, fmt.Sprintf("token %s: %s, expires %s%s", id, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t)), "")
+		}
+		if t.Scopes.Unknown {
+			r.add("tokens", statusInfo, "token "+id+" came in through docker login: its scopes are unknown, so nothing can warn before a request is refused",
+				Program+" token edit "+t.ID()+" --pull … --push …, or token import the Admin Console's JSON")
+		}
+	}
+}
+
+func anyUsable(all []oat.Token, org string, now time.Time) bool {
+	for _, t := range all {
+		if t.Org == org && t.Usable(now) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cli) checkEndpoint(r *doctorReport) {
+	env := c.desktopEnv()
+	d := desktop.Detect(env)
+	for _, p := range d.Problems {
+		r.add("endpoint", statusWarn, p, "")
+	}
+	ep := d.Endpoint
+	where := fmt.Sprintf("docker endpoint %s (context %s, from %s)", ep.Host, ep.Context, ep.Source)
+	if d.Desktop {
+		r.add("endpoint", statusFail, where+" is Docker Desktop: "+strings.Join(d.Signals, "; ")+". "+desktop.Docs,
+			"use a personal access token with Docker Desktop, or point docker at a Docker Engine (docker context use, DOCKER_HOST)")
+		return
+	}
+	osName, err := desktop.EngineOS(context.Background(), ep.Host)
+	switch {
+	case err != nil:
+		r.add("endpoint", statusOK, where+" is not Docker Desktop by its files (the engine was not asked: "+shortErr(err)+")", "")
+	case strings.HasPrefix(osName, "Docker Desktop"):
+		r.add("endpoint", statusFail, fmt.Sprintf("%s reports %q: it is Docker Desktop. %s", where, osName, desktop.Docs), "use a personal access token with Docker Desktop")
+	default:
+		r.add("endpoint", statusOK, fmt.Sprintf("%s is %s, not Docker Desktop", where, osName), "")
+	}
+}
+
+func shortErr(err error) string {
+	var op interface{ Unwrap() error }
+	for errors.As(err, &op) && op.Unwrap() != nil && len(err.Error()) > 80 {
+		err = op.Unwrap()
+	}
+	return err.Error()
+}
+
+func (c *cli) checkPolicy(r *doctorReport) {
+	p := desktop.ReadPolicy(c.desktopEnv())
+	for _, msg := range p.Problems {
+		r.add("policy", statusWarn, msg, "")
+	}
+	if !p.Enforced() {
+		r.add("policy", statusOK, "no Docker Desktop sign-in enforcement or Settings Management files", "")
+		return
+	}
+	msg := "this machine is under an organization's Docker Desktop policy (" + strings.Join(p.Files, ", ") + ")"
+	if len(p.AllowedOrgs) > 0 {
+		msg += "; allowedOrgs: " + strings.Join(p.AllowedOrgs, ", ")
+	}
+	r.add("policy", statusFail, msg+". Image Access Management and Registry Access Management apply here. "+desktop.Docs,
+		"use a personal access token of a member of "+orgList(p.AllowedOrgs)+" on this machine")
+}
+
+func orgList(orgs []string) string {
+	if len(orgs) == 0 {
+		return "the organization"
+	}
+	return strings.Join(orgs, " or ")
+}

@@ -1,0 +1,180 @@
+package helper
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/passphrase"
+	"github.com/oatkit/oat/internal/store"
+)
+
+// importPlan is what an import will do.
+type importPlan struct {
+	change           store.TokenChange
+	updated, added   []oat.Token
+	skipped, notices []string
+}
+
+func (c *cli) tokenImport(args []string) int {
+	fs := newFlags("token import")
+	org := fs.String("org", "", "")
+	dryRun := fs.Bool("dry-run", false, "")
+	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	if !ok {
+		return code
+	}
+	data, err := c.readInput(name)
+	if err != nil {
+		c.fail(err, "")
+		return 1
+	}
+	api, err := oat.ParseAPITokens(data)
+	if err != nil {
+		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "give the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens, or for one token")
+		return 1
+	}
+	s, all, err := c.tokenTx()
+	if err != nil {
+		c.fail(err, "")
+		return 1
+	}
+	plan, err := c.planImport(api, all, strings.ToLower(*org), name == "-" || *dryRun)
+	if err != nil {
+		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "nothing was imported")
+		return 1
+	}
+	verb := ""
+	if *dryRun {
+		verb = "would be "
+	}
+	for _, t := range plan.updated {
+		fmt.Fprintf(c.Stdout, "%supdated  %s: %s, expires %s\n", verb, t.ID(), t.Scopes.Summary(), t.ExpiryText(c.Now()))
+	}
+	for _, t := range plan.added {
+		fmt.Fprintf(c.Stdout, "%sadded    %s: %s, expires %s%s\n", verb, t.ID(), t.Scopes.Summary(), t.ExpiryText(c.Now()), defaultMark(t))
+	}
+	for _, sk := range plan.skipped {
+		fmt.Fprintf(c.Stdout, "skipped  %s\n", sk)
+	}
+	for _, n := range plan.notices {
+		c.warn(n)
+	}
+	if *dryRun || (len(plan.change.Put) == 0 && len(plan.change.Remove) == 0) {
+		return 0
+	}
+	if err := s.ApplyTokens(plan.change); err != nil {
+		c.fail(err, "")
+		return 1
+	}
+	return 0
+}
+
+func inputName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+// planImport matches API tokens to records by organization and label:
+// known ones are updated (their secret kept), new ones need their secret
+// (asked on the terminal unless noPrompt) or are skipped. Any invalid
+// token fails the whole import.
+func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noPrompt bool) (importPlan, error) {
+	var p importPlan
+	now := c.Now()
+	seen := map[string]bool{}
+	var records []oat.Token
+	for _, a := range api {
+		o := org
+		if o == "" {
+			o = a.Org()
+		}
+		if o == "" {
+			return p, fmt.Errorf("token %q: its organization cannot be told from its resources; give --org", a.Label)
+		}
+		if err := oat.CheckOrg(o); err != nil {
+			return p, err
+		}
+		rec, err := a.Record(o, now)
+		if err != nil {
+			return p, err
+		}
+		if seen[rec.ID()] {
+			return p, fmt.Errorf("token %q appears twice", rec.ID())
+		}
+		seen[rec.ID()] = true
+		records = append(records, rec)
+	}
+
+	counts := map[string]int{}
+	for _, t := range all {
+		counts[t.Org]++
+	}
+	for _, rec := range records {
+		if findLabel(forOrg(all, rec.Org), rec.Label) < 0 {
+			counts[rec.Org]++
+		}
+	}
+	for o, n := range counts {
+		switch {
+		case n > oat.BusinessTokenLimit:
+			return p, fmt.Errorf("%s would have %d tokens: Docker Hub allows at most %d on a Business plan (expired tokens count too)", o, n, oat.BusinessTokenLimit)
+		case n > oat.TeamTokenLimit:
+			p.notices = append(p.notices, fmt.Sprintf("%s has %d tokens: a Team plan allows %d, a Business plan %d (expired tokens count too)", o, n, oat.TeamTokenLimit, oat.BusinessTokenLimit))
+		}
+	}
+
+	hasDefault := map[string]bool{}
+	for _, t := range all {
+		hasDefault[t.Org] = hasDefault[t.Org] || t.Default
+	}
+	for _, rec := range records {
+		mine := forOrg(all, rec.Org)
+		if i := findLabel(mine, rec.Label); i >= 0 {
+			old := mine[i]
+			rec.Secret, rec.Default, rec.Source = old.Secret, old.Default, old.Source
+			p.updated = append(p.updated, rec)
+			p.change.Put = append(p.change.Put, rec)
+			continue
+		}
+		secret, err := c.askSecret(rec, noPrompt)
+		if err != nil {
+			return p, err
+		}
+		if secret == "" {
+			p.skipped = append(p.skipped, rec.ID()+": no secret for it here (run the import from a terminal to be asked, or use 'token add')")
+			continue
+		}
+		rec.Secret = secret
+		if !hasDefault[rec.Org] && rec.Usable(now) {
+			rec.Default, hasDefault[rec.Org] = true, true
+		}
+		p.added = append(p.added, rec)
+		p.change.Put = append(p.change.Put, rec)
+	}
+	for _, t := range append(append([]oat.Token{}, p.updated...), p.added...) {
+		if len(t.Scopes.Other) > 0 {
+			p.notices = append(p.notices, fmt.Sprintf("%s: unrecognised scopes kept as they are: %s", t.ID(), strings.Join(t.Scopes.Other, ", ")))
+		}
+	}
+	return p, nil
+}
+
+// askSecret asks for a new token's secret on the terminal; "" skips it.
+func (c *cli) askSecret(t oat.Token, noPrompt bool) (string, error) {
+	if noPrompt || !c.IsTerminal(c.Stdin) {
+		return "", nil
+	}
+	b, err := passphrase.Ask(c.OpenTTY, fmt.Sprintf("Secret of token %q (%s), or Enter to skip it: ", t.Label, t.Org))
+	if err != nil {
+		return "", nil
+	}
+	secret := strings.TrimSpace(string(b))
+	if secret != "" && !strings.HasPrefix(secret, oat.OATPrefix) {
+		return "", errors.New("that is not an organization access token (" + oat.OATPrefix + "…)")
+	}
+	return secret, nil
+}
