@@ -94,13 +94,13 @@ func TestGetChoosesAUsableToken(t *testing.T) {
 		warnings []string
 	}{
 		{"the default", []oat.Token{tok("a", "dckr_oat_a", 0, false), tok("b", "dckr_oat_b", 0, true)}, "dckr_oat_b", "", nil},
-		{"expired default falls back", []oat.Token{tok("old", "dckr_oat_old", -day, true), tok("new", "dckr_oat_new", 100 * day, false)},
+		{"expired default falls back", []oat.Token{tok("old", "dckr_oat_old", -day, true), tok("new", "dckr_oat_new", 100*day, false)},
 			"dckr_oat_new", "", []string{`the default token "old" (acme) expired on 2026-11-22; using "new" instead`}},
 		{"inactive default falls back", []oat.Token{func() oat.Token { t := tok("off", "dckr_oat_off", 0, true); t.Active = false; return t }(), tok("on", "dckr_oat_on", 0, false)},
 			"dckr_oat_on", "", []string{`"off" (acme) is inactive`}},
-		{"all expired", []oat.Token{tok("old", "dckr_oat_old", -3 * day, true), tok("older", "dckr_oat_older", -9 * day, false)},
+		{"all expired", []oat.Token{tok("old", "dckr_oat_old", -3*day, true), tok("older", "dckr_oat_older", -9*day, false)},
 			"", `no usable token for acme: "old" expired on 2026-11-20`, nil},
-		{"expiring soon warns", []oat.Token{tok("soon", "dckr_oat_soon", 5 * day, true)},
+		{"expiring soon warns", []oat.Token{tok("soon", "dckr_oat_soon", 5*day, true)},
 			"dckr_oat_soon", "", []string{`token "soon" (acme) expires in 5 days (2026-11-28)`}},
 	}
 	for _, tt := range tests {

@@ -3,13 +3,17 @@ package helper
 const usage = `Usage: docker-credential-oat <command> [arguments]
 
 A Docker credential helper for Docker Hub organization access tokens (OATs).
-Secrets are kept encrypted: in an OS keyring or in an encrypted file vault.
+Secrets are kept in an encrypted file vault.
 
 Docker runs these (JSON on stdin and stdout):
   store, get, erase, list, version
 
 Commands for people:
   setup [--creds-store] [--dry-run]   wire ~/.docker/config.json to use this helper
+  token add|ls|show|edit|rm|default|import
+                                      organization access tokens, their scopes
+                                      and expiry ('token --help')
+  doctor [--json] [--fix]             what works here and what will not, with fixes
   reset --yes                         move a damaged or locked-out vault aside
   version, --version                  print the version
   help, --help                        print this text
@@ -20,10 +24,14 @@ Environment:
   OAT_HOME              keep all files here instead of the XDG directories
   OAT_BACKEND           the store to use (file)
   OAT_DEBUG=1           diagnostics on stderr (never secrets)
+  OAT_QUIET=1           no warnings (expiry, Docker Desktop, token kind)
   DOCKER_CONFIG         the docker configuration directory (setup)
 
 Examples:
   docker-credential-oat setup
   export OAT_PASSPHRASE_FILE=/run/secrets/oat-vault
   echo "$ACME_OAT" | docker login -u acme --password-stdin
+  echo "$PULL_OAT" | docker-credential-oat token add --org acme --label ci-pull --pull 'acme/*' --expires 2026-12-31
+  docker-credential-oat token ls
+  docker-credential-oat doctor
 `

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -96,6 +97,28 @@ func TestDockerHubLoginPullPushLogout(t *testing.T) {
 		if strings.Contains(vaultFile, s) {
 			t.Errorf("the vault file holds %q in plaintext", s)
 		}
+	}
+
+	// The login became a token record, scopes unknown, the default.
+	ls := c.must(t, ctx, "", helperName, "token", "ls").stdout
+	if !regexp.MustCompile(`(?m)^login-\d{8}-1 +acme +unknown \(from docker login\) +never +\*$`).MatchString(ls) {
+		t.Errorf("token ls after docker login:\n%s", ls)
+	}
+	// doctor asks the real engine: not Docker Desktop.
+	var report struct {
+		OK       bool `json:"ok"`
+		Findings []struct{ Check, Status, Message string }
+	}
+	if err := json.Unmarshal([]byte(c.must(t, ctx, "", helperName, "doctor", "--json").stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range report.Findings {
+		if f.Check == "endpoint" && (f.Status != "ok" || !strings.Contains(f.Message, ", not Docker Desktop")) {
+			t.Errorf("doctor's endpoint finding: %+v", f)
+		}
+	}
+	if !report.OK {
+		t.Errorf("doctor after setup and login: %+v", report.Findings)
 	}
 
 	c.must(t, ctx, "", "docker", "pull", "acme/base:1.0")
