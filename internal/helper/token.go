@@ -320,6 +320,33 @@ func (c *cli) oneLabel(fs *flag.FlagSet, args []string, usage string) (string, i
 	return rest[0], 0, true
 }
 
+// tokenArg is a command's token: one LABEL argument (with --org), found
+// among the records.
+type tokenArg struct {
+	store *store.Store
+	all   []oat.Token
+	tok   oat.Token
+}
+
+// pickToken adds --org to fs, parses args for one LABEL and finds it; on
+// failure it has reported and returns the exit code.
+func (c *cli) pickToken(fs *flag.FlagSet, args []string) (tokenArg, int, bool) {
+	org := fs.String("org", "", "")
+	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	if !ok {
+		return tokenArg{}, code, false
+	}
+	s, all, err := c.tokenTx()
+	if err == nil {
+		var t oat.Token
+		if t, err = lookup(all, name, strings.ToLower(*org)); err == nil {
+			return tokenArg{store: s, all: all, tok: t}, 0, true
+		}
+	}
+	c.fail(err, "")
+	return tokenArg{}, 1, false
+}
+
 // tokenView is a token as ls --json and show --json print it: no secret,
 // a fingerprint.
 type tokenView struct {
@@ -421,21 +448,11 @@ func (c *cli) tokenList(args []string) int {
 func (c *cli) tokenShow(args []string) int {
 	fs := newFlags("token show")
 	asJSON := fs.Bool("json", false, "")
-	org := fs.String("org", "", "")
-	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	arg, code, ok := c.pickToken(fs, args)
 	if !ok {
 		return code
 	}
-	_, all, err := c.tokenTx()
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
-	t, err := lookup(all, name, strings.ToLower(*org))
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
+	t := arg.tok
 	now := c.Now()
 	if *asJSON {
 		return c.printJSON(view(t, now))
@@ -475,33 +492,25 @@ func (c *cli) tokenShow(args []string) int {
 
 func (c *cli) tokenEdit(args []string) int {
 	fs := newFlags("token edit")
-	org := fs.String("org", "", "")
 	desc := fs.String("description", "", "")
 	expires := fs.String("expires", "", "")
 	noExpiry := fs.Bool("no-expiry", false, "")
 	active := fs.Bool("active", true, "")
 	label := fs.String("label", "", "")
 	sf := addScopeFlags(fs)
-	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	arg, code, ok := c.pickToken(fs, args)
 	if !ok {
 		return code
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if len(set) == 0 || (len(set) == 1 && set["org"]) {
+	delete(set, "org")
+	if len(set) == 0 {
 		return c.usageError(errors.New("say what to change"), tokenUsage)
 	}
-	s, all, err := c.tokenTx()
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
-	t, err := lookup(all, name, strings.ToLower(*org))
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
+	s, all, t := arg.store, arg.all, arg.tok
 	old := t
+	var err error
 	now := c.Now()
 	if set["description"] {
 		t.Description = *desc
@@ -550,22 +559,11 @@ func (c *cli) tokenEdit(args []string) int {
 }
 
 func (c *cli) tokenRemove(args []string) int {
-	fs := newFlags("token rm")
-	org := fs.String("org", "", "")
-	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	arg, code, ok := c.pickToken(newFlags("token rm"), args)
 	if !ok {
 		return code
 	}
-	s, all, err := c.tokenTx()
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
-	t, err := lookup(all, name, strings.ToLower(*org))
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
+	s, all, t := arg.store, arg.all, arg.tok
 	if err := s.ApplyTokens(store.TokenChange{Remove: []oat.Token{t}}); err != nil {
 		c.fail(err, "")
 		return 1
@@ -578,22 +576,11 @@ func (c *cli) tokenRemove(args []string) int {
 }
 
 func (c *cli) tokenDefault(args []string) int {
-	fs := newFlags("token default")
-	org := fs.String("org", "", "")
-	name, code, ok := c.oneLabel(fs, args, tokenUsage)
+	arg, code, ok := c.pickToken(newFlags("token default"), args)
 	if !ok {
 		return code
 	}
-	s, all, err := c.tokenTx()
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
-	t, err := lookup(all, name, strings.ToLower(*org))
-	if err != nil {
-		c.fail(err, "")
-		return 1
-	}
+	s, all, t := arg.store, arg.all, arg.tok
 	now := c.Now()
 	if !t.Usable(now) {
 		c.fail(fmt.Errorf("token %q (%s) %s", t.Label, t.Org, unusable(t, now)), "")
