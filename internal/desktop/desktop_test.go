@@ -32,7 +32,7 @@ func newFakeHome(t *testing.T) *fakeHome {
 	return h
 }
 
-func (h *fakeHome) write(t *testing.T, path, data string) {
+func (h *fakeHome) write(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func (h *fakeHome) write(t *testing.T, path, data string) {
 	}
 }
 
-func (h *fakeHome) context(t *testing.T, name, host string) {
+func (h *fakeHome) context(t testing.TB, name, host string) {
 	t.Helper()
 	sum := sha256.Sum256([]byte(name))
 	h.write(t, filepath.Join(h.config, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json"),
@@ -204,5 +204,20 @@ func TestEngineOS(t *testing.T) {
 	}
 	if _, err := EngineOS(context.Background(), "unix://"+filepath.Join(t.TempDir(), "none.sock")); err == nil {
 		t.Error("missing socket: no error")
+	}
+}
+
+// BenchmarkDetect is the cost get pays on every Docker Hub call: config.json,
+// a context's metadata and the default socket's link.
+func BenchmarkDetect(b *testing.B) {
+	dir := b.TempDir()
+	h := &fakeHome{home: filepath.Join(dir, "home"), root: filepath.Join(dir, "root"), env: map[string]string{}}
+	h.config = filepath.Join(h.home, ".docker")
+	h.write(b, filepath.Join(h.config, "config.json"), `{"currentContext":"work","credsStore":"oat","auths":{"https://index.docker.io/v1/":{}}}`)
+	h.context(b, "work", "unix:///var/run/docker.sock")
+	for b.Loop() {
+		if r := h.detect("linux"); r.Desktop || len(r.Problems) > 0 {
+			b.Fatalf("%+v", r)
+		}
 	}
 }
