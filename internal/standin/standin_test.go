@@ -286,40 +286,6 @@ func ref(t *testing.T, repo, tag string) name.Reference {
 	return r
 }
 
-func TestParseScope(t *testing.T) {
-	for _, tt := range []struct {
-		in        string
-		typ, name string
-		actions   []string
-		ok        bool
-	}{
-		{"repository:acme/app:pull,push", "repository", "acme/app", []string{"pull", "push"}, true},
-		{"repository(plugin):acme/p:pull", "repository", "acme/p", []string{"pull"}, true},
-		{"repository:localhost:5000/a:pull", "repository", "localhost:5000/a", []string{"pull"}, true},
-		{"repository:acme/app:", "", "", nil, false},
-		{"repository::pull", "", "", nil, false},
-		{"nocolon", "", "", nil, false},
-		{":x:pull", "", "", nil, false},
-	} {
-		typ, name, actions, ok := parseScope(tt.in)
-		if typ != tt.typ || name != tt.name || !cmp.Equal(actions, tt.actions) || ok != tt.ok {
-			t.Errorf("parseScope(%q) = %q %q %v %v", tt.in, typ, name, actions, ok)
-		}
-	}
-}
-
-func FuzzParseScope(f *testing.F) {
-	for _, s := range []string{"repository:acme/app:pull,push", "repository(plugin):a:b", "::", "a:b:c:d"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		typ, name, actions, ok := parseScope(s)
-		if ok && (typ == "" || name == "" || len(actions) == 0) {
-			t.Fatalf("parseScope(%q) ok with empty parts", s)
-		}
-	})
-}
-
 func keys(m map[string]any) []string {
 	var out []string
 	for k := range m {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/registry/auth/token"
+
+	"github.com/oatkit/oat/internal/registry"
 )
 
 // tokenLifetime is how long an issued bearer token is valid, as on the Hub.
@@ -148,10 +150,11 @@ func (h *Hub) authenticate(org, secret string) *Token {
 func (h *Hub) grant(tok *Token, scopes []string) []*token.ResourceActions {
 	var out []*token.ResourceActions
 	for _, s := range scopes {
-		typ, name, actions, ok := parseScope(s)
-		if !ok || typ != "repository" {
+		a, err := registry.ParseScope(s)
+		if err != nil || a.Repo == "" {
 			continue
 		}
+		name, actions := a.Repo, a.Actions
 		var allowed []string
 		for _, a := range actions {
 			if slices.Contains(allowed, a) {
@@ -162,7 +165,7 @@ func (h *Hub) grant(tok *Token, scopes []string) []*token.ResourceActions {
 			}
 		}
 		if len(allowed) > 0 {
-			out = append(out, &token.ResourceActions{Type: typ, Name: name, Actions: allowed})
+			out = append(out, &token.ResourceActions{Type: "repository", Name: name, Actions: allowed})
 		}
 	}
 	return out
@@ -185,24 +188,6 @@ func matches(list []string, repo string) bool {
 		}
 	}
 	return false
-}
-
-// parseScope splits "repository:acme/app:pull,push" (the type may carry a
-// class, "repository(plugin)").
-func parseScope(s string) (typ, name string, actions []string, ok bool) {
-	first := strings.Index(s, ":")
-	last := strings.LastIndex(s, ":")
-	if first <= 0 || last == first || last == len(s)-1 {
-		return "", "", nil, false
-	}
-	typ, name = s[:first], s[first+1:last]
-	if i := strings.Index(typ, "("); i > 0 && strings.HasSuffix(typ, ")") {
-		typ = typ[:i]
-	}
-	if name == "" {
-		return "", "", nil, false
-	}
-	return typ, name, strings.Split(s[last+1:], ","), true
 }
 
 // sign issues an ES256 JWT the registry's token auth accepts: key ID the

@@ -1,0 +1,101 @@
+package proxy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/registry"
+)
+
+// Decision is the policy's answer for one request.
+type Decision struct {
+	Allow  bool
+	Reason string // why, for the audit log
+	// Message is the sentence a refused client shows; Repo and Action the
+	// first access refused.
+	Message      string
+	Repo, Action string
+}
+
+// Decide checks what a request needs against a token's scopes. A token
+// with unknown scopes is let through (nothing is known to refuse on).
+func Decide(t oat.Token, need []registry.Access) Decision {
+	if t.Scopes.Unknown {
+		return Decision{Allow: true, Reason: "scopes unknown: not checked"}
+	}
+	for _, a := range need {
+		for _, action := range a.Actions {
+			if d, ok := check(t, a.Repo, action); !ok {
+				return d
+			}
+		}
+	}
+	return Decision{Allow: true, Reason: "within the token's scopes"}
+}
+
+func check(t oat.Token, repo, action string) (Decision, bool) {
+	switch action {
+	case registry.Pull:
+		if t.Scopes.Allows(repo, oat.ActionPull, false) {
+			return Decision{}, true
+		}
+		// Whether a repository is public is the Hub's to say (official
+		// images are): a public-read token is let through to ask.
+		if t.Scopes.PublicRead {
+			return Decision{}, true
+		}
+	case registry.Push:
+		if t.Scopes.Allows(repo, oat.ActionPush, false) {
+			return Decision{}, true
+		}
+	}
+	return deny(t, repo, action), false
+}
+
+// deny words the refusal: the token, the repository, what is missing, and
+// the fix.
+func deny(t oat.Token, repo, action string) Decision {
+	has := "no access to it"
+	for _, rs := range t.Scopes.Repos {
+		if oat.MatchRepo(rs.Repo, repo) {
+			has = "pull only"
+			if rs.Push {
+				has = "pull and push"
+			}
+		}
+	}
+	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
+	var msg string
+	switch action {
+	case registry.Pull:
+		scope := "Image Pull on " + repo
+		if strings.HasPrefix(repo, "library/") {
+			scope = "Read public repositories"
+			has = "no public read"
+		}
+		msg = fmt.Sprintf("%s may not pull %s: it has %s. Use a token with %s (docker-credential-oat token ls), or ask an organization owner to add the scope.", who, repo, has, scope)
+	case registry.Push:
+		msg = fmt.Sprintf("%s may not push to %s: it has %s. Use a token with Image Push on %s (docker-credential-oat token ls), or ask an organization owner to add the scope.", who, repo, has, repo)
+	case registry.Delete:
+		msg = fmt.Sprintf("%s may not delete in %s: organization access tokens cannot delete images; delete them in Docker Hub.", who, repo)
+	default:
+		msg = fmt.Sprintf("%s may not %s %s: organization access tokens grant pull and push only.", who, action, repo)
+	}
+	return Decision{Allow: false, Reason: "outside the token's scopes", Message: msg, Repo: repo, Action: action}
+}
+
+// DecideOrg checks a Hub API route's organization scope.
+func DecideOrg(t oat.Token, org, scope string) Decision {
+	if t.Scopes.Unknown {
+		return Decision{Allow: true, Reason: "scopes unknown: not checked"}
+	}
+	edit := strings.Replace(scope, "-read", "-edit", 1)
+	if org == t.Org && (slices.Contains(t.Scopes.Org, scope) || slices.Contains(t.Scopes.Org, edit)) {
+		return Decision{Allow: true, Reason: "within the token's scopes"}
+	}
+	msg := fmt.Sprintf("token %q (%s) may not use %s's %s API: it lacks the %s scope. Use a token with organization management access (docker-credential-oat token ls), or ask an organization owner to add the scope.",
+		t.Label, t.Org, org, strings.SplitN(scope, "-", 2)[0]+"s", scope)
+	return Decision{Allow: false, Reason: "outside the token's scopes", Message: msg, Repo: org, Action: scope}
+}

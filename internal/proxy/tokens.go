@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/oatkit/oat/internal/oat"
+)
+
+// TokenSource gives the proxy the token records, read again when Changed
+// says the store changed.
+type TokenSource interface {
+	Tokens() ([]oat.Token, error)
+}
+
+// ChangeDetector is implemented by sources that can tell cheaply whether
+// the records changed since the last read (a file's modification time).
+type ChangeDetector interface {
+	Changed() bool
+}
+
+// index finds tokens by the secret a client sent, and remembers which
+// token obtained which bearer and refresh tokens.
+type index struct {
+	src TokenSource
+
+	reloadMu sync.Mutex // one check-and-reload at a time
+	mu       sync.Mutex
+	loaded   bool
+	bySecret map[[32]byte]oat.Token
+	issued   map[[32]byte]issued
+}
+
+type issued struct {
+	token   oat.Token
+	expires time.Time
+}
+
+func newIndex(src TokenSource) *index {
+	return &index{src: src, issued: map[[32]byte]issued{}}
+}
+
+// reload reads the records again.
+func (ix *index) reload() error {
+	all, err := ix.src.Tokens()
+	if err != nil {
+		return err
+	}
+	by := make(map[[32]byte]oat.Token, len(all))
+	for _, t := range all {
+		if t.Secret != "" {
+			by[sha256.Sum256([]byte(t.Secret))] = t
+		}
+	}
+	ix.mu.Lock()
+	ix.bySecret, ix.loaded = by, true
+	ix.mu.Unlock()
+	return nil
+}
+
+func (ix *index) ensure() {
+	ix.reloadMu.Lock()
+	defer ix.reloadMu.Unlock()
+	ix.mu.Lock()
+	stale := !ix.loaded
+	ix.mu.Unlock()
+	if cd, ok := ix.src.(ChangeDetector); ok && cd.Changed() {
+		stale = true
+	}
+	if stale {
+		_ = ix.reload() // on error the last good records stay
+	}
+}
+
+// lookup returns the token whose secret this is.
+func (ix *index) lookup(secret string) (oat.Token, bool) {
+	if secret == "" {
+		return oat.Token{}, false
+	}
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	t, ok := ix.bySecret[sha256.Sum256([]byte(secret))]
+	return t, ok
+}
+
+// remember ties a bearer or refresh token to the token that obtained it.
+func (ix *index) remember(value string, t oat.Token, ttl time.Duration) {
+	if value == "" {
+		return
+	}
+	now := time.Now()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.issued[sha256.Sum256([]byte(value))] = issued{token: t, expires: now.Add(ttl)}
+	if len(ix.issued) > 10000 {
+		for k, v := range ix.issued {
+			if now.After(v.expires) {
+				delete(ix.issued, k)
+			}
+		}
+	}
+}
+
+// obtainedBy returns the token a bearer or refresh token came from.
+func (ix *index) obtainedBy(value string) (oat.Token, bool) {
+	if value == "" {
+		return oat.Token{}, false
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	v, ok := ix.issued[sha256.Sum256([]byte(value))]
+	if !ok || time.Now().After(v.expires) {
+		return oat.Token{}, false
+	}
+	return v.token, true
+}
