@@ -12,6 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags='-buildid= -X $(MODULE)/internal/version.Tag
 
 STATICCHECK_VERSION := v0.8.2
 GOVULNCHECK_VERSION := v1.9.0
+CRANE_VERSION       := v0.22.1
 TOOLS := $(CURDIR)/.tools
 
 FUZZTIME ?= 20s
@@ -32,9 +33,9 @@ FORCE:
 test: ## unit, integration and script tests, with the race detector
 	$(GO) test -race -count=1 ./...
 
-e2e: build ## the end-to-end suite: real dockerd and docker CLI (root; installs Debian packages)
+e2e: build $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr (root; installs Debian packages)
 	scripts/install-e2e-deps
-	$(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
 
 bench: build ## whole-process timings of the helper, written to stdout
 	scripts/bench
@@ -57,6 +58,9 @@ vuln: $(TOOLS)/govulncheck ## known vulnerabilities in the code's call graph (ne
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(TOOLS)/crane:
+	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
 $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)

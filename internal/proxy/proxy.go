@@ -110,7 +110,7 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "denied", Reason: "--deny-other-hosts"})
 		return refuseConnect("oat-proxy runs with --deny-other-hosts: " + host + " is not a Docker Hub host"), hostport
 	}
-	p.log.Debug("tunnel", "host", hostport)
+	p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed", Reason: "not a Docker Hub host: tunnelled untouched"})
 	return goproxy.OkConnect, hostport
 }
 
@@ -205,6 +205,14 @@ func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request
 		entry.Repo = req.Access[0].Repo
 		entry.Action = strings.Join(req.Access[0].Actions, ",")
 	}
+	if req.Kind == registry.KindRegistry && r.Header.Get("Authorization") == "" {
+		// Docker Hub answers every registry request without a bearer
+		// token with this challenge; answering it here keeps probes for
+		// repositories a token may not touch from reaching the Hub.
+		entry.Decision, entry.Reason = "challenged", "no bearer token: answered with the Hub's challenge"
+		p.audit.write(entry)
+		return r, challenge(r, req)
+	}
 	tok, how := p.tokenFor(req)
 	st := &state{entry: entry, kind: req.Kind}
 	ctx.UserData = st
@@ -234,7 +242,7 @@ func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request
 	st.entry.Repo, st.entry.Action = d.Repo, d.Action
 	p.audit.write(st.entry)
 	ctx.UserData = nil
-	p.log.Info("refused", "token", tok.Label, "org", tok.Org, "repository", d.Repo, "action", d.Action)
+	p.log.Info("refused: "+d.Message, "label", tok.Label, "org", tok.Org, "repository", d.Repo, "action", d.Action, "client", r.RemoteAddr)
 	resp := registryError(r, http.StatusForbidden, "DENIED", d.Message, map[string]string{
 		"token": tok.Label, "org": tok.Org, "repository": d.Repo, "action": d.Action,
 	})
@@ -270,7 +278,7 @@ func (p *Proxy) noticeOnce(t *oat.Token) {
 	defer p.noticeMu.Unlock()
 	if !p.noticed[t.ID()] {
 		p.noticed[t.ID()] = true
-		p.log.Warn("token scopes unknown: its requests are not checked; record them with docker-credential-oat token edit or token import", "token", t.Label, "org", t.Org)
+		p.log.Warn("token scopes unknown: its requests are not checked; record them with docker-credential-oat token edit or token import", "label", t.Label, "org", t.Org)
 	}
 }
 
@@ -309,6 +317,21 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 		p.tokens.remember(tr.AccessToken, *st.tok, ttl+time.Minute)
 		p.tokens.remember(tr.RefreshToken, *st.tok, 90*24*time.Hour)
 	}
+	return resp
+}
+
+// Realm and Service are Docker Hub's token service, as its registry names
+// them in challenges.
+const (
+	Realm   = "https://auth.docker.io/token"
+	Service = "registry.docker.io"
+)
+
+// challenge is the 401 Docker Hub's registry answers a request without a
+// bearer token with.
+func challenge(r *http.Request, req registry.Request) *http.Response {
+	resp := registryError(r, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required", nil)
+	resp.Header.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, Realm, Service, strings.Join(req.Scopes(), " ")))
 	return resp
 }
 

@@ -165,7 +165,7 @@ func TestCredsStoreForAnotherRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const user, password = "robot", "e2e-registry-password"
-	addr := startRegistry(t, user, password)
+	addr := startRegistry(t, registryOptions{addr: "127.0.0.1:5000", user: user, password: password})
 	e := startEngine(t, "/dev/null")
 	c, dockerConfig := newClient(t, e.host)
 
@@ -205,67 +205,96 @@ func TestCredsStoreForAnotherRegistry(t *testing.T) {
 	}
 }
 
-// startRegistry runs Debian's docker-registry on the namespace's loopback
-// with htpasswd auth, stopped by PID at the end of the test.
-func startRegistry(t *testing.T, user, password string) string {
+// registryOptions configure a Debian docker-registry.
+type registryOptions struct {
+	addr           string // host:port to listen on
+	user, password string // htpasswd auth when user is set
+	certFile       string // TLS when set
+	keyFile        string
+}
+
+// startRegistry runs Debian's docker-registry in the namespace, stopped by
+// PID at the end of the test.
+func startRegistry(t *testing.T, o registryOptions) string {
 	t.Helper()
 	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		t.Fatal(err)
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n  secret: e2e-only-%d\n",
+		filepath.Join(dir, "data"), o.addr, time.Now().UnixNano())
+	if o.certFile != "" {
+		config += fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n", o.certFile, o.keyFile)
 	}
-	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	if o.user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(o.password), bcrypt.DefaultCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(o.user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: e2e\n    path: %s\n", htpasswd)
 	}
-	addr := "127.0.0.1:5000"
-	config := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-  secret: e2e-only-%d
-auth:
-  htpasswd:
-    realm: e2e
-    path: %s
-`, filepath.Join(dir, "data"), addr, time.Now().UnixNano(), htpasswd)
 	configFile := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(dir, "registry.log")
+	startDaemon(t, logFile, "docker-registry", "serve", configFile)
+	waitListening(t, o.addr, logFile)
+	return o.addr
+}
+
+// startDaemon starts a long-running process logging to logFile, and stops
+// it by PID (SIGTERM) when the test ends.
+func startDaemon(t *testing.T, logFile string, name string, args ...string) {
+	t.Helper()
+	startDaemonEnv(t, logFile, nil, name, args...)
+}
+
+func startDaemonEnv(t *testing.T, logFile string, env []string, name string, args ...string) *exec.Cmd {
+	t.Helper()
 	logf, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("docker-registry", "serve", configFile)
+	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if env != nil {
+		cmd.Env = env
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 		logf.Close()
 		if t.Failed() {
-			t.Logf("docker-registry log:\n%s", tail(logFile, 30))
+			t.Logf("%s log:\n%s", name, tail(logFile, 30))
 		}
 	})
+	return cmd
+}
+
+// waitListening waits for addr to accept connections.
+func waitListening(t *testing.T, addr, logFile string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			conn.Close()
-			return addr
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not listen on %s: %v\n%s", addr, err, tail(logFile, 30))
+			t.Fatalf("nothing listens on %s: %v\n%s", addr, err, tail(logFile, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -28,11 +28,13 @@ import (
 )
 
 const (
-	envInner  = "OAT_E2E_INNER" // set in the re-executed test binary
-	envBin    = "OAT_E2E_BIN"   // directory holding the built binaries
-	envNetns  = "OAT_E2E_NETNS" // /run/netns/NAME
-	envHosts  = "OAT_E2E_HOSTS" // the hosts file bound over /etc/hosts
-	hubHosts  = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io"
+	envInner = "OAT_E2E_INNER" // set in the re-executed test binary
+	envBin   = "OAT_E2E_BIN"   // directory holding the built binaries
+	envNetns = "OAT_E2E_NETNS" // /run/netns/NAME
+	envHosts = "OAT_E2E_HOSTS" // the hosts file bound over /etc/hosts
+	hubHosts = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io"
+	// otherHost is a registry that is not Docker Hub, for tunnels.
+	otherHost = "other.test"
 	netnsRoot = "/run/netns"
 )
 
@@ -146,7 +148,7 @@ func makeNetns(name string) (func(), error) {
 		remove()
 		return nil, fmt.Errorf("ip -n %s link set lo up: %v: %s", name, err, out)
 	}
-	hosts := "127.0.0.1\tlocalhost " + hubHosts + "\n::1\tlocalhost ip6-localhost\n"
+	hosts := "127.0.0.1\tlocalhost " + hubHosts + " " + otherHost + "\n::1\tlocalhost ip6-localhost\n"
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		remove()
 		return nil, err
@@ -186,7 +188,7 @@ type engine struct {
 
 // startEngine starts dockerd with its own roots and socket, trusting the CA
 // bundle in certFile, and stops it (by PID) when the test ends.
-func startEngine(t *testing.T, certFile string) *engine {
+func startEngine(t *testing.T, certFile string, extraEnv ...string) *engine {
 	t.Helper()
 	// Socket paths are short-lived and length-limited: keep the root short.
 	root, err := os.MkdirTemp("/tmp", "oatd-")
@@ -211,7 +213,7 @@ func startEngine(t *testing.T, certFile string) *engine {
 		"--pidfile", filepath.Join(root, "d.pid"),
 		"-H", e.host,
 	)
-	e.cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile)
+	e.cmd.Env = append(append(os.Environ(), "SSL_CERT_FILE="+certFile), extraEnv...)
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := e.cmd.Start(); err != nil {
