@@ -55,6 +55,7 @@ type demo struct {
 	home   string
 	env    map[string]string
 	secret string
+	stop   []func() // processes to stop at the end
 }
 
 func newDemo(opts Options) (*demo, error) {
@@ -77,7 +78,12 @@ func newDemo(opts Options) (*demo, error) {
 	return d, nil
 }
 
-func (d *demo) close() { os.RemoveAll(d.home) }
+func (d *demo) close() {
+	for _, stop := range d.stop {
+		stop()
+	}
+	os.RemoveAll(d.home)
+}
 
 // newSecret makes a token that looks like Docker Hub's, different each run.
 func newSecret() string {
@@ -146,6 +152,9 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	if err := d.useAgainstHub(ctx, hub, prog); err != nil {
+		return err
+	}
+	if err := d.throughProxy(ctx, hub); err != nil {
 		return err
 	}
 
@@ -229,8 +238,7 @@ func (d *demo) useAgainstHub(ctx context.Context, hub *standin.Hub, prog client.
 	if err == nil {
 		return errors.New("the hub accepted a push outside the token's scopes")
 	}
-	d.say("refused by the hub: %s", redact.String(err.Error()))
-	d.say("(oat-proxy will refuse this before any upload, naming the token and the missing scope)")
+	d.say("refused by the hub, after the client asked for push: %s", redact.String(err.Error()))
 	return nil
 }
 
