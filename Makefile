@@ -18,7 +18,7 @@ TOOLS := $(CURDIR)/.tools
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build test e2e bench fuzz lint vuln package demo clean
+.PHONY: help build test e2e bench bench-proxy fuzz lint vuln package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,10 @@ e2e: build $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skope
 
 bench: build ## whole-process timings of the helper, written to stdout
 	scripts/bench
+
+bench-proxy: build $(TOOLS)/crane ## crane pulling a 1 GiB layer direct vs through oat-proxy (root, like e2e)
+	scripts/install-e2e-deps
+	OAT_E2E_BENCH=1 PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v -run TestProxyThroughput ./test/e2e/
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@set -e; for pkg in $$($(GO) list ./...); do \

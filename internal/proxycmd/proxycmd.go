@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -167,6 +168,7 @@ func (c *cli) serve(args []string) int {
 		c.fail(err, "")
 		return 1
 	}
+	debug.FreeOSMemory() // the vault's KDF memory is not needed again
 	var audit io.Writer
 	if *auditPath != "" {
 		f, err := os.OpenFile(*auditPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)

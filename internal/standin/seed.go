@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -15,10 +16,6 @@ import (
 // registry-1.docker.io/REPO:TAG, with the hub's own credentials, and returns
 // its digest.
 func (h *Hub) Seed(ctx context.Context, repo, tag string) (string, error) {
-	ref, err := name.ParseReference(RegistryRef(repo, tag))
-	if err != nil {
-		return "", err
-	}
 	img, err := random.Image(1024, 2)
 	if err != nil {
 		return "", err
@@ -31,6 +28,16 @@ func (h *Hub) Seed(ctx context.Context, repo, tag string) (string, error) {
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config.Cmd = []string{"/bin/true"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return "", err
+	}
+	return h.SeedImage(ctx, repo, tag, img)
+}
+
+// SeedImage pushes img to registry-1.docker.io/REPO:TAG with the hub's own
+// credentials and returns its digest.
+func (h *Hub) SeedImage(ctx context.Context, repo, tag string, img v1.Image) (string, error) {
+	ref, err := name.ParseReference(RegistryRef(repo, tag))
+	if err != nil {
 		return "", err
 	}
 	auth := &authn.Basic{Username: h.seed.Org, Password: h.seed.Secret}
