@@ -1,7 +1,7 @@
 // Command wholeproc times whole processes of docker-credential-oat, the way
 // Docker runs it: a fresh process per call, stdin in, stdout out. Commands
 // are run interleaved, round after round, so that a noisy machine affects
-// them alike; it prints the median, spread and ratios as a Markdown table.
+// them alike; it prints medians, spread and ratios as Markdown tables.
 package main
 
 import (
@@ -21,8 +21,10 @@ import (
 
 type command struct {
 	name  string
+	bin   string
 	args  []string
 	stdin string
+	env   []string
 	times []time.Duration
 }
 
@@ -36,6 +38,8 @@ func main() {
 	}
 }
 
+const secret = "dckr_oat_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 func run(bin string, runs int, out io.Writer) error {
 	helper, err := filepath.Abs(filepath.Join(bin, "docker-credential-oat"))
 	if err != nil {
@@ -46,34 +50,57 @@ func run(bin string, runs int, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(home)
-	env := append(os.Environ(),
-		"OAT_HOME="+filepath.Join(home, "oat"),
-		"OAT_PASSPHRASE=bench passphrase, not a secret",
-		"OAT_PASSPHRASE_FILE=", "OAT_DEBUG=", "OAT_BACKEND=",
-	)
-	secret := "dckr_oat_" + strings.Repeat("b", 32)
+	base := []string{"OAT_PASSPHRASE=bench passphrase, not a secret", "OAT_PASSPHRASE_FILE=", "OAT_DEBUG=", "OAT_BACKEND=", "OAT_CACHE=", "OAT_QUIET=1"}
+	env := func(dir string) []string { return append(append(os.Environ(), base...), "OAT_HOME="+filepath.Join(home, dir)) }
+	cold, warm, warm100 := env("cold"), env("warm"), env("warm100")
+
 	setup := fmt.Sprintf(`{"ServerURL":"https://index.docker.io/v1/","Username":"acme","Secret":%q}`, secret)
-	if _, err := once(helper, env, []string{"store"}, setup); err != nil {
-		return fmt.Errorf("store: %w", err)
+	for _, e := range [][]string{cold, warm, warm100} {
+		if _, err := once(helper, e, []string{"store"}, setup); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
-	got, err := once(helper, env, []string{"get"}, "docker.io\n")
-	if err != nil || !strings.Contains(got, secret) {
-		return fmt.Errorf("get does not answer with the stored secret: %v", err)
+	for _, e := range [][]string{warm, warm100} {
+		if _, err := once(helper, e, []string{"unlock", "--for", "30m"}, ""); err != nil {
+			return fmt.Errorf("unlock: %w", err)
+		}
+		defer once(helper, e, []string{"lock"}, "")
 	}
-	desc, err := describe(filepath.Join(home, "oat", "oat.vault"))
+	for i := range 99 {
+		c := fmt.Sprintf(`{"ServerURL":"registry%d.example.com","Username":"robot%d","Secret":"s%d"}`, i, i, i)
+		if _, err := once(helper, warm100, []string{"store"}, c); err != nil {
+			return fmt.Errorf("store %d: %w", i, err)
+		}
+	}
+	if got, err := once(helper, warm100, []string{"list"}, ""); err != nil || strings.Count(got, `":"`) != 100 {
+		return fmt.Errorf("list does not hold 100 records: %v", err)
+	}
+	for _, e := range [][]string{cold, warm} {
+		got, err := once(helper, e, []string{"get"}, "docker.io\n")
+		if err != nil || !strings.Contains(got, secret) {
+			return fmt.Errorf("get does not answer with the stored secret: %v", err)
+		}
+	}
+	desc, err := describe(filepath.Join(home, "cold", "oat.vault"))
 	if err != nil {
 		return err
 	}
 
 	cmds := []*command{
-		{name: "version", args: []string{"version"}},
-		{name: "get (cold: KDF included)", args: []string{"get"}, stdin: "docker.io\n"},
-		{name: "list (cold: KDF included)", args: []string{"list"}},
+		{name: "version", bin: helper, args: []string{"version"}, env: warm},
+		{name: "get, warm (unlocked)", bin: helper, args: []string{"get"}, stdin: "docker.io\n", env: warm},
+		{name: "list, 100 records, warm", bin: helper, args: []string{"list"}, env: warm100},
+		{name: "get, cold (KDF included)", bin: helper, args: []string{"get"}, stdin: "docker.io\n", env: cold},
+	}
+	if kf, err := keyringFile(home); err == nil {
+		cmds = append(cmds, kf)
+	} else {
+		fmt.Fprintln(os.Stderr, "wholeproc: the keyring file-backend helper:", err)
 	}
 	for range runs {
 		for _, c := range cmds {
 			start := time.Now()
-			if _, err := once(helper, env, c.args, c.stdin); err != nil {
+			if _, err := once(c.bin, c.env, c.args, c.stdin); err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 			c.times = append(c.times, time.Since(start))
@@ -81,26 +108,52 @@ func run(bin string, runs int, out io.Writer) error {
 	}
 
 	fmt.Fprintf(out, "%d runs of each, interleaved; %s/%s, %d CPUs, %s\n", runs, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(out, "vault KDF: %s\n\n", desc)
+	fmt.Fprintf(out, "vault KDF: %s; warm = unlocked (key in the kernel keyring)\n\n", desc)
 	fmt.Fprintln(out, "| command | median | min | p90 | median / version |")
 	fmt.Fprintln(out, "|---|---|---|---|---|")
-	base := median(cmds[0].times)
+	version := median(cmds[0].times)
 	for _, c := range cmds {
 		m := median(c.times)
-		fmt.Fprintf(out, "| `%s` | %s | %s | %s | %.2f |\n", c.name, ms(m), ms(slices.Min(c.times)), ms(pct(c.times, 0.9)), float64(m)/float64(base))
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %.2f |\n", c.name, ms(m), ms(slices.Min(c.times)), ms(pct(c.times, 0.9)), float64(m)/float64(version))
+	}
+	fmt.Fprintln(out)
+	warmGet := median(cmds[1].times)
+	fmt.Fprintf(out, "- warm get / version: %.2f (target ≤ 1.3)\n", float64(warmGet)/float64(version))
+	fmt.Fprintf(out, "- list of 100, warm / version: %.2f (target ≤ 1.5)\n", float64(median(cmds[2].times))/float64(version))
+	if len(cmds) > 4 {
+		fmt.Fprintf(out, "- warm get / keyring file-backend get: %.2f (target ≤ 0.8)\n", float64(warmGet)/float64(median(cmds[4].times)))
 	}
 	return nil
 }
 
-func once(helper string, env, args []string, stdin string) (string, error) {
-	cmd := exec.Command(helper, args...)
+// keyringFile builds the comparison helper on 99designs/keyring's file
+// backend and stores the same credential in it.
+func keyringFile(home string) (*command, error) {
+	bin := filepath.Join(home, "keyringfile")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./bench/keyringfile")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, out)
+	}
+	env := append(os.Environ(), "KEYRING_FILE_DIR="+filepath.Join(home, "keyringfile.d"), "KEYRING_FILE_PASSWORD=bench passphrase, not a secret")
+	c := fmt.Sprintf(`{"ServerURL":"https://index.docker.io/v1/","Username":"acme","Secret":%q}`, secret)
+	if _, err := once(bin, env, []string{"store"}, c); err != nil {
+		return nil, err
+	}
+	if got, err := once(bin, env, []string{"get"}, "https://index.docker.io/v1/\n"); err != nil || !strings.Contains(got, secret) {
+		return nil, fmt.Errorf("get: %v", err)
+	}
+	return &command{name: "get, 99designs/keyring file backend", bin: bin, args: []string{"get"}, stdin: "https://index.docker.io/v1/\n", env: env}, nil
+}
+
+func once(bin string, env, args []string, stdin string) (string, error) {
+	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		// stdout may hold a protocol answer; never print it, only its error line.
-		return "", fmt.Errorf("%w: %s", err, firstLine(stdout.String()+stderr.String()))
+		return "", fmt.Errorf("%w: %s", err, firstLine(stderr.String()+stdout.String()))
 	}
 	return stdout.String(), nil
 }

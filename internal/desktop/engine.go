@@ -1,17 +1,21 @@
 package desktop
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 )
 
 // EngineOS asks the engine at host (unix:// or tcp:// without TLS) for its
 // operating system, as /info reports it: "Docker Desktop" for Desktop.
+//
+// It speaks plain HTTP/1.0 over the connection rather than linking an HTTP
+// client into a binary whose every call must start fast.
 func EngineOS(ctx context.Context, host string) (string, error) {
 	network, addr, ok := strings.Cut(host, "://")
 	if !ok || (network != "unix" && network != "tcp") {
@@ -19,29 +23,39 @@ func EngineOS(ctx context.Context, host string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c := &http.Client{Transport: &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/info", nil)
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 	if err != nil {
 		return "", err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
+	defer conn.Close()
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	if _, err := io.WriteString(conn, "GET /info HTTP/1.0\r\nHost: docker\r\nUser-Agent: docker-credential-oat\r\n\r\n"); err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s/info: %s", host, resp.Status)
+	r := bufio.NewReader(io.LimitReader(conn, 4<<20))
+	status, err := r.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("%s/info: %w", host, err)
+	}
+	if f := strings.Fields(status); len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") || f[1] != "200" {
+		return "", fmt.Errorf("%s/info: %s", host, strings.TrimSpace(status))
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return "", fmt.Errorf("%s/info: %w", host, err)
+		}
+		if strings.TrimSpace(line) == "" {
+			break
+		}
 	}
 	var info struct {
 		OperatingSystem string `json:"OperatingSystem"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 4<<20)).Decode(&info); err != nil {
-		return "", err
+	if err := json.NewDecoder(r).Decode(&info); err != nil {
+		return "", fmt.Errorf("%s/info: %w", host, err)
 	}
 	return info.OperatingSystem, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/dockerconfig"
+	"github.com/oatkit/oat/internal/keycache"
 	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/redact"
@@ -67,6 +68,7 @@ type cli struct {
 // Main runs the helper with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	keycache.Harden()
 	return Run(ctx, args, Options{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
 
@@ -106,6 +108,10 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		return c.token(args[1:])
 	case "doctor":
 		return c.doctor(args[1:])
+	case "unlock":
+		return c.unlock(args[1:])
+	case "lock":
+		return c.lock(args[1:])
 	default:
 		c.fail(fmt.Errorf("unknown command %q", args[0]), "run '"+Program+" --help' for the commands")
 		return 2

@@ -127,6 +127,16 @@ func (c *cli) checkStore(r *doctorReport) *store.Store {
 		return nil
 	}
 	r.add("store", statusOK, where+" unlocks", "")
+	if v, ok := s.Keyring().(*vault.Vault); ok {
+		switch {
+		case c.Getenv(store.EnvCache) == "off":
+			r.add("store", statusInfo, "unlock cache off (OAT_CACHE=off): every call runs the KDF", "")
+		case v.Unlocked():
+			r.add("store", statusOK, "unlocked: the vault key is in the kernel keyring until it expires or '"+Program+" lock'", "")
+		default:
+			r.add("store", statusInfo, "locked: every call runs the KDF", Program+" unlock --for 8h makes calls fast")
+		}
+	}
 	return s
 }
 

@@ -14,6 +14,8 @@ Commands for people:
                                       organization access tokens, their scopes
                                       and expiry ('token --help')
   doctor [--json] [--fix]             what works here and what will not, with fixes
+  unlock [--for 8h] / lock            keep the vault key in the kernel keyring for a
+                                      while, so calls skip the KDF / forget it
   reset --yes                         move a damaged or locked-out vault aside
   version, --version                  print the version
   help, --help                        print this text
@@ -25,6 +27,7 @@ Environment:
   OAT_BACKEND           the store to use (file)
   OAT_DEBUG=1           diagnostics on stderr (never secrets)
   OAT_QUIET=1           no warnings (expiry, Docker Desktop, token kind)
+  OAT_CACHE             off, or a duration: unlock on the first passphrase use
   DOCKER_CONFIG         the docker configuration directory (setup)
 
 Examples:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // MaxRepos is how many repositories one token may name (Docker Hub's limit).
@@ -21,7 +22,11 @@ const (
 
 // component is a path component of a repository name, as the distribution
 // reference grammar defines it.
-var component = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+// (Compiled on first use: get never needs it, and compiling at start-up
+// would cost every call.)
+var component = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+})
 
 // hubPrefixes are the registry prefixes Docker strips from a Hub name.
 var hubPrefixes = []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/", "registry.hub.docker.com/"}
@@ -53,7 +58,7 @@ func NormalizeRepo(s string) (string, error) {
 	if len(parts) != 2 {
 		return "", fmt.Errorf("repository %q: Docker Hub repositories are NAMESPACE/NAME (or NAME for an official image)", in)
 	}
-	if !component.MatchString(parts[0]) {
+	if !component().MatchString(parts[0]) {
 		return "", fmt.Errorf("repository %q: namespace %q must be lowercase letters and digits, separated by '.', '_', '__' or '-'", in, parts[0])
 	}
 	if parts[1] == "*" {
@@ -62,7 +67,7 @@ func NormalizeRepo(s string) (string, error) {
 		}
 		return parts[0] + "/*", nil
 	}
-	if !component.MatchString(parts[1]) {
+	if !component().MatchString(parts[1]) {
 		return "", fmt.Errorf("repository %q: name %q must be lowercase letters and digits, separated by '.', '_', '__' or '-'", in, parts[1])
 	}
 	return parts[0] + "/" + parts[1], nil
@@ -83,11 +88,11 @@ func MatchRepo(pattern, repo string) bool {
 }
 
 // orgName is what Docker Hub accepts as an organization name.
-var orgName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{1,254}$`)
+var orgName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{1,254}$`) })
 
 // CheckOrg checks an organization name.
 func CheckOrg(org string) error {
-	if !orgName.MatchString(org) {
+	if !orgName().MatchString(org) {
 		return fmt.Errorf("organization %q: Docker Hub organization names are lowercase letters, digits, '-' and '_', 2 to 255 characters", org)
 	}
 	return nil

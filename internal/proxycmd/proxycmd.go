@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oatkit/oat/internal/keycache"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
@@ -56,6 +57,7 @@ same OAT_PASSPHRASE, OAT_PASSPHRASE_FILE or terminal prompt).
 // Main runs oat-proxy with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	keycache.Harden()
 	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

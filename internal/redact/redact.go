@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -37,27 +36,7 @@ func String(s string) string {
 // sensitiveHeaders never appear in logs, whatever their value.
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Registry-Auth"}
 
-// Header returns a copy of h with credentials masked.
-func Header(h http.Header) http.Header {
-	out := h.Clone()
-	for _, k := range sensitiveHeaders {
-		if vs := out.Values(k); len(vs) > 0 {
-			masked := make([]string, len(vs))
-			for i, v := range vs {
-				scheme, _, found := strings.Cut(v, " ")
-				if found {
-					masked[i] = scheme + " " + Mask
-				} else {
-					masked[i] = Mask
-				}
-			}
-			out[http.CanonicalHeaderKey(k)] = masked
-		}
-	}
-	return out
-}
-
-// sensitiveParams are query or form parameters that carry secrets.
+// sensitiveParams are attribute names whose values are secrets.
 var sensitiveParams = map[string]bool{
 	"password": true, "refresh_token": true, "access_token": true, "token": true,
 	"secret": true, "client_secret": true, "code": true, "id_token": true,
@@ -176,8 +155,6 @@ func redactAttr(a slog.Attr) slog.Attr {
 		return slog.Group(a.Key, red...)
 	case slog.KindAny:
 		switch x := v.Any().(type) {
-		case http.Header:
-			return slog.Any(a.Key, Header(x))
 		case *url.URL:
 			return slog.String(a.Key, URL(x))
 		case error:

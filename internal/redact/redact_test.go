@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 const oat = "dckr_oat_7awgM4jG5SQvxcvmNzhKj8PQjxo"
@@ -30,26 +28,6 @@ func TestString(t *testing.T) {
 		if got := String(tt.in); got != tt.want {
 			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestHeader(t *testing.T) {
-	t.Parallel()
-	h := http.Header{}
-	h.Set("Authorization", "Basic YWNtZTpzZWNyZXQ=")
-	h.Set("Proxy-Authorization", "opaque")
-	h.Set("Accept", "application/json")
-	got := Header(h)
-	want := http.Header{
-		"Authorization":       {"Basic [REDACTED]"},
-		"Proxy-Authorization": {"[REDACTED]"},
-		"Accept":              {"application/json"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Header mismatch (-want +got):\n%s", diff)
-	}
-	if h.Get("Authorization") != "Basic YWNtZTpzZWNyZXQ=" {
-		t.Error("Header modified its argument")
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oatkit/oat/internal/dbusgate"
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/keycache"
 	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/vault"
@@ -86,12 +87,43 @@ func Open(cfg Config) (*Store, error) {
 		if src.Interactive() {
 			attempts = 3
 		}
-		v := vault.New(vault.Options{Path: path, Passphrase: src.Get, Attempts: attempts, Params: cfg.VaultParams})
+		cache, cacheFor, err := keyCache(getenv)
+		if err != nil {
+			return nil, err
+		}
+		v := vault.New(vault.Options{Path: path, Passphrase: src.Get, Attempts: attempts, Params: cfg.VaultParams, Cache: cache, CacheFor: cacheFor})
 		log.Debug("store opened", "backend", BackendFile, "path", path)
 		return &Store{kr: v, backend: BackendFile, location: path, log: log}, nil
 	default:
 		return nil, fmt.Errorf("unknown store backend %s=%q; supported: %s", EnvBackend, b, BackendFile)
 	}
+}
+
+// EnvCache controls the unlock cache: "off" never uses it; a duration
+// ("8h") also fills it on the first passphrase use; unset uses a key that
+// 'unlock' put there.
+const EnvCache = "OAT_CACHE"
+
+// keyCache returns the unlock cache the environment allows, and how long
+// a passphrase use fills it for (0: only 'unlock' fills it).
+func keyCache(getenv func(string) string) (vault.KeyCache, time.Duration, error) {
+	setting := strings.TrimSpace(getenv(EnvCache))
+	if setting == "off" {
+		return nil, 0, nil
+	}
+	var cacheFor time.Duration
+	if setting != "" {
+		d, err := time.ParseDuration(setting)
+		if err != nil || d < 0 {
+			return nil, 0, fmt.Errorf("%s=%q: give off or a duration such as 8h", EnvCache, setting)
+		}
+		cacheFor = d
+	}
+	c, err := keycache.New()
+	if err != nil {
+		return nil, 0, nil // no cache here: every call derives the key
+	}
+	return c, cacheFor, nil
 }
 
 // New returns a store over kr (an in-memory keyring in tests).

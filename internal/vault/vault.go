@@ -10,6 +10,8 @@
 package vault
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +25,8 @@ import (
 	"time"
 
 	"github.com/99designs/keyring"
+
+	"github.com/oatkit/oat/internal/keycache"
 )
 
 // PassphraseFunc returns the vault's passphrase. create is true when a new
@@ -43,6 +47,19 @@ type Options struct {
 	Params Params
 	// LockTimeout bounds the wait for another writer (30s if zero).
 	LockTimeout time.Duration
+	// Cache, if set, holds derived keys between processes: a key found
+	// there is used without asking for the passphrase.
+	Cache KeyCache
+	// CacheFor, if positive, puts a key derived from the passphrase into
+	// Cache for that long (automatic unlock on first use).
+	CacheFor time.Duration
+}
+
+// KeyCache keeps derived keys (see package keycache).
+type KeyCache interface {
+	Get(name string) ([]byte, error)
+	Put(name string, secret []byte, ttl time.Duration) error
+	Delete(name string) error
 }
 
 // Vault is an encrypted file vault. Its methods are safe for concurrent use,
@@ -241,6 +258,14 @@ func (v *Vault) openWithKey(env *envelope) ([]byte, error) {
 	if v.key != nil && v.key.id == kdfID(env.KDF) {
 		return open(v.opts.Path, env, v.key)
 	}
+	if k := v.cached(env.KDF); k != nil {
+		plain, err := open(v.opts.Path, env, k)
+		if err == nil {
+			v.key = k
+			return plain, nil
+		}
+		_ = v.opts.Cache.Delete(v.cacheName(env.KDF)) // stale: the vault changed
+	}
 	var err error
 	for range v.opts.Attempts {
 		var k *key
@@ -252,6 +277,9 @@ func (v *Vault) openWithKey(env *envelope) ([]byte, error) {
 		plain, err = open(v.opts.Path, env, k)
 		if err == nil {
 			v.key = k
+			if v.opts.CacheFor > 0 {
+				_ = v.cache(k, env.KDF, v.opts.CacheFor)
+			}
 			return plain, nil
 		}
 		if !errors.Is(err, ErrWrongPassphrase) {
@@ -259,6 +287,106 @@ func (v *Vault) openWithKey(env *envelope) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s: %w", v.opts.Path, err)
+}
+
+// cacheName names a key in the cache: the vault's path and its KDF salt
+// and parameters, so a new vault or passphrase never meets an old key.
+func (v *Vault) cacheName(kdf kdfHeader) string {
+	sum := sha256.Sum256([]byte(v.opts.Path + "\x00" + kdfID(kdf)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// cached returns the key the cache holds for kdf, or nil.
+func (v *Vault) cached(kdf kdfHeader) *key {
+	if v.opts.Cache == nil {
+		return nil
+	}
+	b, err := v.opts.Cache.Get(v.cacheName(kdf))
+	if err != nil || len(b) != 2*keyLen {
+		return nil
+	}
+	k := &key{id: kdfID(kdf), enc: b[:keyLen:keyLen], check: b[keyLen:]}
+	keycache.Lock(b)
+	return k
+}
+
+func (v *Vault) cache(k *key, kdf kdfHeader, ttl time.Duration) error {
+	if v.opts.Cache == nil {
+		return errors.New("no key cache")
+	}
+	b := append(append(make([]byte, 0, 2*keyLen), k.enc...), k.check...)
+	defer clear(b)
+	return v.opts.Cache.Put(v.cacheName(kdf), b, ttl)
+}
+
+// Unlock derives the key (asking for the passphrase) and keeps it in the
+// cache for ttl.
+func (v *Vault) Unlock(ttl time.Duration) error {
+	data, err := readVault(v.opts.Path)
+	if err != nil {
+		return err
+	}
+	env, err := parse(v.opts.Path, data)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for range v.opts.Attempts {
+		var k *key
+		k, err = v.derive(env.KDF, false)
+		if err != nil {
+			return err
+		}
+		var plain []byte
+		if plain, err = open(v.opts.Path, env, k); err == nil {
+			clear(plain)
+			v.key = k
+			return v.cache(k, env.KDF, ttl)
+		}
+		if !errors.Is(err, ErrWrongPassphrase) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: %w", v.opts.Path, err)
+}
+
+// Lock removes the vault's key from the cache.
+func (v *Vault) Lock() error {
+	if v.opts.Cache == nil {
+		return nil
+	}
+	data, err := readVault(v.opts.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	env, err := parse(v.opts.Path, data)
+	if err != nil {
+		return err
+	}
+	return v.opts.Cache.Delete(v.cacheName(env.KDF))
+}
+
+// Unlocked reports whether the cache holds the vault's current key.
+func (v *Vault) Unlocked() bool {
+	data, err := readVault(v.opts.Path)
+	if err != nil {
+		return false
+	}
+	env, err := parse(v.opts.Path, data)
+	if err != nil {
+		return false
+	}
+	k := v.cached(env.KDF)
+	if k == nil {
+		return false
+	}
+	plain, err := open(v.opts.Path, env, k)
+	clear(plain)
+	return err == nil
 }
 
 func (v *Vault) derive(kdf kdfHeader, create bool) (*key, error) {
@@ -318,6 +446,9 @@ func (v *Vault) update(fn func(items map[string]entry) error) error {
 		v.mu.Lock()
 		v.key = k
 		v.mu.Unlock()
+		if v.opts.CacheFor > 0 {
+			_ = v.cache(k, kdf, v.opts.CacheFor)
+		}
 		c = &contents{Items: map[string]entry{}}
 	case err != nil:
 		return err
