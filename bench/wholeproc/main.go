@@ -51,7 +51,9 @@ func run(bin string, runs int, out io.Writer) error {
 	}
 	defer os.RemoveAll(home)
 	base := []string{"OAT_PASSPHRASE=bench passphrase, not a secret", "OAT_PASSPHRASE_FILE=", "OAT_DEBUG=", "OAT_BACKEND=", "OAT_CACHE=", "OAT_QUIET=1"}
-	env := func(dir string) []string { return append(append(os.Environ(), base...), "OAT_HOME="+filepath.Join(home, dir)) }
+	env := func(dir string) []string {
+		return append(append(os.Environ(), base...), "OAT_HOME="+filepath.Join(home, dir))
+	}
 	cold, warm, warm100 := env("cold"), env("warm"), env("warm100")
 
 	setup := fmt.Sprintf(`{"ServerURL":"https://index.docker.io/v1/","Username":"acme","Secret":%q}`, secret)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"regexp"
 	"strings"
 )
@@ -33,7 +34,7 @@ func String(s string) string {
 	})
 }
 
-// sensitiveHeaders never appear in logs, whatever their value.
+// sensitiveHeaders are header names whose values never appear in logs.
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Registry-Auth"}
 
 // sensitiveParams are attribute names whose values are secrets.
@@ -139,7 +140,7 @@ func (h handler) WithGroup(name string) slog.Handler { return handler{h.next.Wit
 
 func redactAttr(a slog.Attr) slog.Attr {
 	key := strings.ToLower(a.Key)
-	if sensitiveParams[key] || key == "authorization" || key == "proxy-authorization" || key == "secret" || key == "passphrase" {
+	if sensitiveParams[key] || key == "passphrase" || slices.ContainsFunc(sensitiveHeaders, func(h string) bool { return strings.EqualFold(h, key) }) {
 		return slog.String(a.Key, Mask)
 	}
 	v := a.Value.Resolve()
