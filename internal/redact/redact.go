@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 )
 
