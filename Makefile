@@ -30,8 +30,9 @@ $(BIN)/%: FORCE
 
 FORCE:
 
-test: ## unit, integration and script tests, with the race detector
+test: ## unit, integration and script tests (race detector), then the many-process vault tests
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
 
 e2e: build $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr (root; installs Debian packages)
 	scripts/install-e2e-deps
