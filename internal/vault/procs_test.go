@@ -285,4 +285,3 @@ func TestKilledStores(t *testing.T) {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 }
-
