@@ -89,7 +89,8 @@ func firstLine(b []byte) string {
 }
 
 // TestNoDBusForTheFileVault: the keyring library's init connects to the
-// session bus, or runs dbus-launch; with the file vault neither happens.
+// session bus, or runs dbus-launch; with the file vault or keyctl neither
+// happens, nor with the automatic choice outside a desktop session.
 func TestNoDBusForTheFileVault(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "oat")
 	const pw = "correct horse battery"
@@ -97,12 +98,18 @@ func TestNoDBusForTheFileVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	vaultEnv := []string{"OAT_HOME=" + home, "OAT_PASSPHRASE=" + pw}
-	hub := `{"ServerURL":"docker.io","Username":"acme","Secret":"dckr_oat_x"}`
+	hub := `{"ServerURL":"docker.io","Username":"dbus-test","Secret":"dckr_oat_x"}` // an org of its own: keyctl runs share a keyring
 
 	for _, withAddress := range []bool{false, true} {
 		w := watchBus(t, withAddress)
-		for _, backend := range []string{"", "file"} {
-			env := append([]string{"OAT_BACKEND=" + backend}, vaultEnv...)
+		backends := []string{"file", "keyctl"}
+		if !withAddress {
+			// The automatic choice tries D-Bus stores only in a desktop
+			// session, one that announces its bus.
+			backends = append(backends, "")
+		}
+		for _, backend := range backends {
+			env := append([]string{"OAT_BACKEND=" + backend, "OAT_KEYCTL_SCOPE=session"}, vaultEnv...)
 			w.run(t, env, hub, "store")
 			w.run(t, env, "docker.io\n", "get")
 			w.run(t, env, "", "list")

@@ -28,12 +28,16 @@ type saved struct {
 }
 
 var (
-	closed   bool
-	original = map[string]saved{}
+	closed    bool
+	announced bool
+	original  = map[string]saved{}
 )
 
 func init() {
-	if NeedsDBus(os.Getenv(envBackend)) {
+	addr := os.Getenv(envAddress)
+	announced = addr != "" && addr != disabled && addr != "autolaunch:"
+	backend := os.Getenv(envBackend)
+	if NeedsDBus(backend) || (backend == "" && announced) {
 		return
 	}
 	closed = true
@@ -45,10 +49,16 @@ func init() {
 }
 
 // NeedsDBus reports whether the backend named by OAT_BACKEND talks to D-Bus.
-// Only an explicit choice of a D-Bus store opens the gate.
+// An explicit choice of a D-Bus store opens the gate; so does the automatic
+// choice in a desktop session, which tries Secret Service first.
 func NeedsDBus(backend string) bool {
 	return backend == "secret-service" || backend == "kwallet"
 }
+
+// SessionAnnounced reports whether the process started with a session bus
+// address (a desktop session): only then does the automatic choice of a
+// store try the D-Bus stores.
+func SessionAnnounced() bool { return announced }
 
 // Closed reports whether D-Bus was kept closed for this process.
 func Closed() bool { return closed }

@@ -108,9 +108,12 @@ func (c *cli) checkStore(r *doctorReport) *store.Store {
 		r.add("store", statusFail, msg, hint)
 		return nil
 	}
-	where := s.Backend() + " store"
-	if s.Location() != "" {
+	where := "the " + s.Backend() + " store"
+	if s.Backend() == store.BackendFile {
 		where = "file vault " + s.Location()
+	}
+	for _, n := range s.Notes() {
+		r.add("store", statusInfo, "store choice: "+n, "")
 	}
 	if v, ok := s.Keyring().(*vault.Vault); ok {
 		if exists, err := v.Exists(); err == nil && !exists {

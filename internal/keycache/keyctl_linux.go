@@ -41,10 +41,15 @@ func (keyctl) Get(name string) ([]byte, error) {
 }
 
 func (keyctl) Put(name string, secret []byte, ttl time.Duration) error {
-	id, err := unix.AddKey("user", prefix+name, secret, unix.KEY_SPEC_USER_KEYRING)
+	// Made in the session keyring, which this process possesses, so that
+	// its permissions and timeout can be set even where the user keyring is
+	// not linked to the session (systemd services, containers); then moved
+	// to the user keyring, where every process of the user finds it.
+	id, err := unix.AddKey("user", prefix+name, secret, unix.KEY_SPEC_SESSION_KEYRING)
 	if err != nil {
 		return fmt.Errorf("kernel keyring: %w", err)
 	}
+	defer func() { _, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_SESSION_KEYRING, 0, 0) }()
 	if _, err := unix.KeyctlInt(unix.KEYCTL_SETPERM, id, perm, 0, 0); err != nil {
 		return fmt.Errorf("kernel keyring: set permissions: %w", err)
 	}
@@ -54,6 +59,9 @@ func (keyctl) Put(name string, secret []byte, ttl time.Duration) error {
 	}
 	if _, err := unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, secs, 0, 0); err != nil {
 		return fmt.Errorf("kernel keyring: set timeout: %w", err)
+	}
+	if _, err := unix.KeyctlInt(unix.KEYCTL_LINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0); err != nil {
+		return fmt.Errorf("kernel keyring: link to the user keyring: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ package scripttest
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,5 +17,8 @@ func Main(m *testing.M, name string, main func()) {
 	// A binary built with -race sleeps a second at exit by default; the
 	// scripts run it hundreds of times.
 	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	if filepath.Base(os.Args[0]) != name {
+		isolateKeyrings()
+	}
 	testscript.Main(m, map[string]func(){name: main})
 }

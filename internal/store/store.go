@@ -62,8 +62,12 @@ type Store struct {
 	kr       keyring.Keyring
 	backend  string
 	location string
+	notes    []string
 	log      *slog.Logger
 }
+
+// Notes say why the automatic choice passed over other stores.
+func (s *Store) Notes() []string { return s.notes }
 
 // Open opens the backend the environment chooses.
 func Open(cfg Config) (*Store, error) {
@@ -75,8 +79,21 @@ func Open(cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	switch b := getenv(EnvBackend); b {
-	case "", BackendFile:
+	b := getenv(EnvBackend)
+	var notes []string
+	if b == "" {
+		var kr keyring.Keyring
+		b, kr, notes = chooseAuto(getenv)
+		for _, n := range notes {
+			log.Debug("store choice", "note", n)
+		}
+		if kr != nil {
+			log.Debug("store opened", "backend", b)
+			return &Store{kr: kr, backend: b, location: "the " + b + " store", notes: notes, log: log}, nil
+		}
+	}
+	switch b {
+	case BackendFile:
 		dirs, err := paths.Resolve(getenv)
 		if err != nil {
 			return nil, err
@@ -93,9 +110,14 @@ func Open(cfg Config) (*Store, error) {
 		}
 		v := vault.New(vault.Options{Path: path, Passphrase: src.Get, Attempts: attempts, Params: cfg.VaultParams, Cache: cache, CacheFor: cacheFor})
 		log.Debug("store opened", "backend", BackendFile, "path", path)
-		return &Store{kr: v, backend: BackendFile, location: path, log: log}, nil
+		return &Store{kr: v, backend: BackendFile, location: path, notes: notes, log: log}, nil
 	default:
-		return nil, fmt.Errorf("unknown store backend %s=%q; supported: %s", EnvBackend, b, BackendFile)
+		kr, err := openOS(b, getenv)
+		if err != nil {
+			return nil, err
+		}
+		log.Debug("store opened", "backend", b)
+		return &Store{kr: kr, backend: b, location: "the " + b + " store", log: log}, nil
 	}
 }
 
