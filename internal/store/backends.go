@@ -81,6 +81,12 @@ func openOS(name string, getenv func(string) string) (keyring.Keyring, error) {
 		return nil, fmt.Errorf("unknown store backend %s=%q; supported: %s", EnvBackend, name, strings.Join(Backends(), ", "))
 	}
 	if !available(bt) {
+		if name == BackendSecretService || name == BackendKWallet {
+			if err := busError(); err != nil {
+				return nil, explainBackend(name, fmt.Errorf("the D-Bus session bus: %w", err))
+			}
+			return nil, explainBackend(name, errors.New("the keyring library found no session bus when the program started"))
+		}
 		return nil, fmt.Errorf("the %s store is not built into this binary for %s", name, runtime.GOOS)
 	}
 	cfg := keyring.Config{
