@@ -14,6 +14,7 @@ import (
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/vault"
 )
@@ -128,6 +129,12 @@ func (c *cli) checkStore(r *doctorReport) *store.Store {
 		msg, hint := explain(err)
 		r.add("store", statusFail, where+": "+msg, hint)
 		return nil
+	}
+	if s.Backend() != store.BackendFile {
+		if err := store.Probe(s.Keyring()); err != nil {
+			r.add("store", statusFail, where+": a test write and read failed: "+redact.String(err.Error()), "")
+			return nil
+		}
 	}
 	r.add("store", statusOK, where+" unlocks", "")
 	if v, ok := s.Keyring().(*vault.Vault); ok {

@@ -74,8 +74,10 @@ const probeTimeout = 2 * time.Second
 // locked collection).
 const opTimeout = 15 * time.Second
 
-// openOS opens an OS store and proves it works with a real write and read.
-func openOS(name string, getenv func(string) string) (keyring.Keyring, error) {
+// openOS opens an OS store. With probe set (the automatic choice) it must
+// also answer a listing within probeTimeout; an explicit choice is not
+// probed on every call (its operations are bounded all the same).
+func openOS(name string, getenv func(string) string, probe bool) (keyring.Keyring, error) {
 	bt, ok := osBackends[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown store backend %s=%q; supported: %s", EnvBackend, name, strings.Join(Backends(), ", "))
@@ -125,11 +127,12 @@ func openOS(name string, getenv func(string) string) (keyring.Keyring, error) {
 	if err != nil {
 		return nil, explainBackend(name, err)
 	}
-	kr = &deadlineKeyring{kr: kr, name: name, timeout: opTimeout}
-	if err := probe(kr); err != nil {
-		return nil, explainBackend(name, err)
+	if probe {
+		if _, err := withDeadline(probeTimeout, kr.Keys); err != nil {
+			return nil, explainBackend(name, err)
+		}
 	}
-	return kr, nil
+	return &deadlineKeyring{kr: kr, name: name, timeout: opTimeout}, nil
 }
 
 func available(bt keyring.BackendType) bool {
@@ -171,8 +174,9 @@ func openCapturing(cfg keyring.Config, name string) (keyring.Keyring, error) {
 	return kr, nil
 }
 
-// probe writes, reads and removes a probe item.
-func probe(kr keyring.Keyring) error {
+// Probe writes, reads and removes a probe item: doctor's proof that a store
+// works.
+func Probe(kr keyring.Keyring) error {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	key, data := "probe/"+hex.EncodeToString(b), []byte("probe")
@@ -265,7 +269,7 @@ func chooseAuto(getenv func(string) string) (name string, kr keyring.Keyring, no
 		notes = append(notes, "no D-Bus session bus announced (DBUS_SESSION_BUS_ADDRESS): Secret Service and KWallet not tried")
 	}
 	for _, n := range order {
-		kr, err := openOS(n, getenv)
+		kr, err := openOS(n, getenv, true)
 		if err == nil {
 			return n, kr, notes
 		}

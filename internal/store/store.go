@@ -112,7 +112,7 @@ func Open(cfg Config) (*Store, error) {
 		log.Debug("store opened", "backend", BackendFile, "path", path)
 		return &Store{kr: v, backend: BackendFile, location: path, notes: notes, log: log}, nil
 	default:
-		kr, err := openOS(b, getenv)
+		kr, err := openOS(b, getenv, false)
 		if err != nil {
 			return nil, err
 		}
