@@ -24,7 +24,8 @@ Environment:
   OAT_PASSPHRASE        the vault passphrase
   OAT_PASSPHRASE_FILE   a file holding the vault passphrase
   OAT_HOME              keep all files here instead of the XDG directories
-  OAT_BACKEND           the store to use (file)
+  OAT_BACKEND           the store: file, keyctl, secret-service, kwallet, pass,
+                        keychain, wincred (default: see the README)
   OAT_DEBUG=1           diagnostics on stderr (never secrets)
   OAT_QUIET=1           no warnings (expiry, Docker Desktop, token kind)
   OAT_CACHE             off, or a duration: unlock on the first passphrase use
