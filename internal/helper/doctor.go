@@ -2,8 +2,12 @@ package helper
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/vault"
@@ -77,6 +82,7 @@ func (c *cli) doctor(args []string) int {
 	}
 	c.checkEndpoint(&r)
 	c.checkPolicy(&r)
+	c.checkProxy(&r)
 
 	r.OK = true
 	for _, f := range r.Findings {
@@ -328,3 +334,60 @@ func orgList(orgs []string) string {
 	}
 	return strings.Join(orgs, " or ")
 }
+
+// checkProxy looks at oat-proxy, when it is set up: whether clients trust
+// its CA and whether the proxy in HTTPS_PROXY answers.
+func (c *cli) checkProxy(r *doctorReport) {
+	dirs, err := paths.Resolve(c.Getenv)
+	if err != nil {
+		return
+	}
+	caPath := filepath.Join(dirs.Config, proxyCAFile)
+	pemData, err := os.ReadFile(caPath)
+	if err != nil {
+		r.add("proxy", statusInfo, "oat-proxy is not set up here (no CA): requests are not checked before they reach Docker Hub", "oat-proxy ca, then oat-proxy serve")
+		return
+	}
+	block, _ := pem.Decode(pemData)
+	var ca *x509.Certificate
+	if block != nil {
+		ca, err = x509.ParseCertificate(block.Bytes)
+	}
+	if block == nil || err != nil {
+		r.add("proxy", statusFail, caPath+" is not a certificate", "remove it and run oat-proxy ca again")
+		return
+	}
+	roots, err := x509.SystemCertPool()
+	if err == nil {
+		_, err = ca.Verify(x509.VerifyOptions{Roots: roots})
+	}
+	if err != nil {
+		r.add("proxy", statusWarn, "clients do not trust oat-proxy's CA "+caPath+" (it is neither in the system store nor in SSL_CERT_FILE)",
+			"add it to the trust store of the clients that use the proxy (Docker Engine, containerd, the OS)")
+	} else {
+		r.add("proxy", statusOK, "oat-proxy's CA is trusted here", "")
+	}
+	proxyURL := c.Getenv("HTTPS_PROXY")
+	if proxyURL == "" {
+		proxyURL = c.Getenv("https_proxy")
+	}
+	if proxyURL == "" {
+		r.add("proxy", statusInfo, "HTTPS_PROXY is not set: clients started from here do not use oat-proxy", "export HTTPS_PROXY=http://127.0.0.1:3128")
+		return
+	}
+	u, err := url.Parse(proxyURL)
+	if err != nil || u.Host == "" {
+		r.add("proxy", statusFail, fmt.Sprintf("HTTPS_PROXY=%q is not a URL", redact.String(proxyURL)), "")
+		return
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		r.add("proxy", statusFail, "the proxy at "+u.Host+" does not answer: "+err.Error(), "start it: oat-proxy serve")
+		return
+	}
+	conn.Close()
+	r.add("proxy", statusOK, "the proxy at "+u.Host+" answers", "")
+}
+
+// proxyCAFile is oat-proxy's CA certificate in the configuration directory.
+const proxyCAFile = "oat-proxy-ca.pem"

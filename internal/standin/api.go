@@ -49,6 +49,7 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"count": 0, "results": []any{}})
 }
 
+// apiError answers an API request with status and a JSON detail.
 func apiError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

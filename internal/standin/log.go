@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// entryKey is the context key of a request's log entry.
 type entryKey struct{}
 
 // logged records every request the hub answers, with its status.
@@ -29,12 +30,14 @@ func requestEntry(r *http.Request) *Request {
 	return &Request{}
 }
 
+// statusWriter remembers the status of a response.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
 }
 
+// WriteHeader remembers the first status written.
 func (s *statusWriter) WriteHeader(code int) {
 	if !s.wrote {
 		s.status, s.wrote = code, true
@@ -42,9 +45,18 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Write writes body bytes; a response without WriteHeader is a 200.
 func (s *statusWriter) Write(b []byte) (int, error) {
 	s.wrote = true
 	return s.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client, when the connection can.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		s.wrote = true
+		f.Flush()
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection.

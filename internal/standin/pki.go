@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"io"
 	"log"
@@ -24,6 +23,7 @@ type authority struct {
 	cert *x509.Certificate
 }
 
+// newAuthority makes a self-signed ECDSA P-256 CA.
 func newAuthority() (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -50,6 +50,7 @@ func newAuthority() (*authority, error) {
 	return &authority{key: key, cert: cert}, nil
 }
 
+// certPEM is the CA certificate in PEM.
 func (a *authority) certPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.cert.Raw})
 }
@@ -104,6 +105,7 @@ func signerCertificate(key *ecdsa.PrivateKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
+// serial is a random certificate serial number.
 func serial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	return n
@@ -113,7 +115,7 @@ func serial() *big.Int {
 func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b64.EncodeToString(b)
 }
 
 // discardLog silences net/http's server log (TLS handshakes from clients

@@ -41,7 +41,7 @@ func (h *Hub) SeedImage(ctx context.Context, repo, tag string, img v1.Image) (st
 		return "", err
 	}
 	auth := &authn.Basic{Username: h.seed.Org, Password: h.seed.Secret}
-	if err := remote.Write(ref, img, remote.WithAuth(auth), remote.WithTransport(h.Transport()), remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(ref, img, remote.WithAuth(auth), remote.WithTransport(h.client), remote.WithContext(ctx)); err != nil {
 		return "", err
 	}
 	d, err := img.Digest()
@@ -53,5 +53,5 @@ func (h *Hub) SeedImage(ctx context.Context, repo, tag string, img v1.Image) (st
 
 // RegistryRef is the reference of repo:tag on the Hub's registry host.
 func RegistryRef(repo, tag string) string {
-	return "registry-1.docker.io/" + repo + ":" + tag
+	return RegistryHost + "/" + repo + ":" + tag
 }

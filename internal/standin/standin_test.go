@@ -1,15 +1,18 @@
 package standin
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sirupsen/logrus"
 )
 
 const (
@@ -25,17 +30,24 @@ const (
 	pushSecret    = "dckr_oat_PushToken000000000000000002"
 	expiredSecret = "dckr_oat_ExpiredToken00000000000003"
 	publicSecret  = "dckr_oat_PublicReadToken000000000004"
+	wrongSecret   = "dckr_oat_WrongSecret0000000000000005"
 )
 
-func startHub(t *testing.T) *Hub {
+// testTokens are the tokens of the hub most tests use.
+var testTokens = []Token{
+	{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/app"}},
+	{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}, OrgScopes: []string{"member-read"}},
+	{Org: "acme", Label: "old", Secret: expiredSecret, Pull: []string{"acme/*"}, Expires: time.Now().Add(-time.Hour)},
+	{Org: "acme", Label: "public", Secret: publicSecret, PublicRead: true},
+}
+
+// startHub starts a hub with testTokens and opts, seeded with acme/app,
+// acme/base and library/alpine.
+func startHub(t *testing.T, opts Options) *Hub {
 	t.Helper()
 	ctx := context.Background()
-	h, err := Start(ctx, Options{Tokens: []Token{
-		{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/app"}},
-		{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}, OrgScopes: []string{"member-read"}},
-		{Org: "acme", Label: "old", Secret: expiredSecret, Pull: []string{"acme/*"}, Expires: time.Now().Add(-time.Hour)},
-		{Org: "acme", Label: "public", Secret: publicSecret, PublicRead: true},
-	}})
+	opts.Tokens = append(opts.Tokens, testTokens...)
+	h, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +64,9 @@ func startHub(t *testing.T) *Hub {
 	return h
 }
 
-func opts(h *Hub, secret string) []remote.Option {
+// clientOpts are ggcr's options to reach h as acme with secret, or
+// anonymously.
+func clientOpts(h *Hub, secret string) []remote.Option {
 	o := []remote.Option{remote.WithTransport(h.Transport())}
 	if secret != "" {
 		o = append(o, remote.WithAuth(&authn.Basic{Username: "acme", Password: secret}))
@@ -60,63 +74,99 @@ func opts(h *Hub, secret string) []remote.Option {
 	return o
 }
 
+// statusOf is the HTTP status of a registry or token service refusal.
+func statusOf(err error) int {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.StatusCode
+	}
+	return 0
+}
+
 func TestRealClientAgainstScopes(t *testing.T) {
-	h := startHub(t)
+	h := startHub(t, Options{})
 	tests := []struct {
 		name, secret, repo string
-		push, ok           bool
+		push               bool
+		want               int // 0: success
 	}{
-		{"pull with a pull token", pullSecret, "acme/app", false, true},
-		{"pull outside the pull token's repositories", pullSecret, "acme/base", false, false},
-		{"push with a pull-only token", pullSecret, "acme/app", true, false},
-		{"push with a push token", pushSecret, "acme/app", true, true},
-		{"org/* pulls every repository of the org", pushSecret, "acme/base", false, true},
-		{"push outside the push scope", pushSecret, "acme/base", true, false},
-		{"expired token", expiredSecret, "acme/app", false, false},
-		{"wrong secret", "dckr_oat_wrong", "acme/app", false, false},
-		{"anonymous pull of an official image", "", "library/alpine", false, true},
-		{"anonymous pull of a private repository", "", "acme/app", false, false},
-		{"public-read token pulls an official image", publicSecret, "library/alpine", false, true},
-		{"public-read token and a private repository", publicSecret, "acme/app", false, false},
+		{"pull with a pull token", pullSecret, "acme/app", false, 0},
+		{"pull outside the pull token's repositories", pullSecret, "acme/base", false, http.StatusUnauthorized},
+		{"push with a pull-only token", pullSecret, "acme/app", true, http.StatusUnauthorized},
+		{"push with a push token", pushSecret, "acme/app", true, 0},
+		{"org/* pulls every repository of the org", pushSecret, "acme/base", false, 0},
+		{"push outside the push scope", pushSecret, "acme/base", true, http.StatusUnauthorized},
+		{"expired token", expiredSecret, "acme/app", false, http.StatusUnauthorized},
+		{"wrong secret", wrongSecret, "acme/app", false, http.StatusUnauthorized},
+		{"anonymous pull of an official image", "", "library/alpine", false, 0},
+		{"anonymous pull of a private repository", "", "acme/app", false, http.StatusUnauthorized},
+		{"public-read token pulls an official image", publicSecret, "library/alpine", false, 0},
+		{"public-read token and a private repository", publicSecret, "acme/app", false, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var err error
-			if tt.push {
-				img, rerr := random.Image(256, 1)
-				if rerr != nil {
-					t.Fatal(rerr)
-				}
-				err = remote.Write(ref(t, tt.repo, "pushed"), img, opts(h, tt.secret)...)
-			} else {
-				_, err = remote.Image(ref(t, tt.repo, "1.0"), opts(h, tt.secret)...)
-			}
-			if tt.ok && err != nil {
+			err := pullOrPush(t, h, tt.secret, tt.repo, tt.push)
+			if tt.want == 0 && err != nil {
 				t.Fatalf("want success, got %v", err)
 			}
-			if !tt.ok && err == nil {
-				t.Fatal("want a refusal, got success")
+			if tt.want != 0 && statusOf(err) != tt.want {
+				t.Fatalf("want a %d refusal, got %v", tt.want, err)
 			}
 		})
 	}
 }
 
-func tokenRequest(t *testing.T, h *Hub, method, query string, form url.Values, user, secret string) (int, map[string]any) {
+// pullOrPush pulls repo:1.0 or pushes a random image to repo:pushed.
+func pullOrPush(t *testing.T, h *Hub, secret, repo string, push bool) error {
 	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if !push {
+		_, err := remote.Image(ref(t, repo, "1.0"), clientOpts(h, secret)...)
+		return err
 	}
-	req, err := http.NewRequest(method, "https://auth.docker.io/token?"+query, body)
+	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return remote.Write(ref(t, repo, "pushed"), img, clientOpts(h, secret)...)
+}
+
+func TestPushWithPullTokenIsUnauthorized(t *testing.T) {
+	h := startHub(t, Options{})
+	err := pullOrPush(t, h, pullSecret, "acme/app", true)
+	var te *transport.Error
+	if !errors.As(err, &te) || len(te.Errors) == 0 || (te.Errors[0].Code != transport.UnauthorizedErrorCode && te.Errors[0].Code != transport.DeniedErrorCode) {
+		t.Fatalf("want UNAUTHORIZED or DENIED from the registry, got %v", err)
 	}
-	if user != "" {
-		req.SetBasicAuth(user, secret)
+}
+
+// getToken asks h's token service with a GET, as org with secret unless
+// org is "", and decodes the JSON answer.
+func getToken(t *testing.T, h *Hub, query url.Values, org, secret string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "https://auth.docker.io/token?"+query.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if org != "" {
+		req.SetBasicAuth(org, secret)
+	}
+	return do(t, h, req)
+}
+
+// postToken asks h's token service with the OAuth2 form.
+func postToken(t *testing.T, h *Hub, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "https://auth.docker.io/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return do(t, h, req)
+}
+
+// do sends req through h's transport and decodes a JSON answer.
+func do(t *testing.T, h *Hub, req *http.Request) (int, map[string]any) {
+	t.Helper()
 	resp, err := (&http.Client{Transport: h.Transport()}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -127,99 +177,120 @@ func tokenRequest(t *testing.T, h *Hub, method, query string, form url.Values, u
 	return resp.StatusCode, out
 }
 
-func lastGranted(h *Hub) []string {
+// last is the last request h logged.
+func last(h *Hub) Request {
 	r := h.Requests()
-	return r[len(r)-1].Granted
+	return r[len(r)-1]
 }
 
 func TestTokenServiceGrantsTheIntersection(t *testing.T) {
-	h := startHub(t)
-	q := url.Values{"service": {Service}, "scope": {
+	h := startHub(t, Options{Public: []string{"acme/open"}})
+	asked := []string{
 		"repository:acme/app:pull,push,delete",
 		"repository:acme/base:push,pull",
+		"repository:acme/base:*",
 		"repository:other/x:pull",
+		"repository:library/alpine:pull,push",
+		"repository:acme/open:pull",
 		"registry:catalog:*",
+		"repository:Not_Valid:pull",
 		"garbage",
-	}}
-	status, body := tokenRequest(t, h, http.MethodGet, q.Encode(), nil, "acme", pushSecret)
-	if status != http.StatusOK || body["token"] == "" || body["refresh_token"] != nil {
+	}
+	status, body := getToken(t, h, url.Values{"service": {Service}, "scope": asked}, "acme", pushSecret)
+	if status != http.StatusOK || body["token"] == "" || body["token"] != body["access_token"] || body["expires_in"] != 300.0 {
 		t.Fatalf("status %d, body keys %v", status, keys(body))
 	}
-	want := []string{"repository:acme/app:pull,push", "repository:acme/base:pull"}
-	if diff := cmp.Diff(want, lastGranted(h)); diff != "" {
+	want := []string{"repository:acme/app:pull,push", "repository:acme/base:pull", "repository:acme/open:pull"}
+	if diff := cmp.Diff(want, last(h).Granted); diff != "" {
 		t.Errorf("granted (-want +got):\n%s", diff)
 	}
-	r := h.Requests()[len(h.Requests())-1]
-	if r.Principal != "acme" || r.Label != "release" || r.Status != http.StatusOK || len(r.Asked) != 5 {
+	r := last(h)
+	if r.Principal != "acme" || r.Label != "release" || r.Status != http.StatusOK || !cmp.Equal(r.Asked, asked) {
 		t.Errorf("log entry %+v", r)
 	}
 
-	// docker login: no scope, valid credentials.
-	if status, _ := tokenRequest(t, h, http.MethodGet, "service="+Service, nil, "acme", pullSecret); status != http.StatusOK {
-		t.Errorf("scope-less login request: %d", status)
+	// A token that may read public repositories, and anonymous requests.
+	getToken(t, h, url.Values{"scope": asked}, "acme", publicSecret)
+	if diff := cmp.Diff([]string{"repository:library/alpine:pull", "repository:acme/open:pull"}, last(h).Granted); diff != "" {
+		t.Errorf("public-read token (-want +got):\n%s", diff)
 	}
-	if g := lastGranted(h); len(g) != 0 {
+	getToken(t, h, url.Values{"scope": asked}, "", "")
+	if r := last(h); r.Principal != "" || !cmp.Equal(r.Granted, []string{"repository:library/alpine:pull", "repository:acme/open:pull"}) {
+		t.Errorf("anonymous: %+v", r)
+	}
+}
+
+func TestLoginAsksNoScope(t *testing.T) {
+	h := startHub(t, Options{})
+	// What docker login asks: no scope, offline_token, which Docker Hub
+	// ignores.
+	q := url.Values{"service": {Service}, "offline_token": {"true"}, "client_id": {"docker"}}
+	status, body := getToken(t, h, q, "acme", pullSecret)
+	if status != http.StatusOK || body["token"] == nil || body["refresh_token"] != nil {
+		t.Fatalf("login: %d, keys %v", status, keys(body))
+	}
+	if g := last(h).Granted; len(g) != 0 {
 		t.Errorf("scope-less request granted %v", g)
 	}
 }
 
 func TestTokenServiceRefusals(t *testing.T) {
-	h := startHub(t)
-	for _, tt := range []struct{ name, user, secret string }{
-		{"wrong secret", "acme", "dckr_oat_nope"},
+	h := startHub(t, Options{})
+	h.AddToken(Token{Org: "acme", Label: "off", Secret: "dckr_oat_inactive", Pull: []string{"acme/*"}, Inactive: true})
+	for _, tt := range []struct{ name, org, secret string }{
+		{"wrong secret", "acme", wrongSecret},
 		{"right secret, other org", "other", pushSecret},
 		{"expired", "acme", expiredSecret},
+		{"inactive", "acme", "dckr_oat_inactive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := tokenRequest(t, h, http.MethodGet, "scope=repository:acme/app:pull", nil, tt.user, tt.secret)
+			status, body := getToken(t, h, url.Values{"scope": {"repository:acme/app:pull"}}, tt.org, tt.secret)
 			if status != http.StatusUnauthorized || body["details"] != "incorrect username or password" {
 				t.Errorf("got %d %v, want 401 incorrect username or password", status, body)
 			}
+			if r := last(h); r.Status != http.StatusUnauthorized || r.Principal != "" || len(r.Granted) != 0 {
+				t.Errorf("log entry %+v", r)
+			}
 		})
-	}
-	h.AddToken(Token{Org: "acme", Label: "off", Secret: "dckr_oat_inactive", Pull: []string{"acme/*"}, Inactive: true})
-	if status, _ := tokenRequest(t, h, http.MethodGet, "", nil, "acme", "dckr_oat_inactive"); status != http.StatusUnauthorized {
-		t.Errorf("inactive token: %d, want 401", status)
 	}
 }
 
 func TestTokenServiceForms(t *testing.T) {
-	h := startHub(t)
+	h := startHub(t, Options{})
 	form := url.Values{"grant_type": {"password"}, "username": {"acme"}, "password": {pushSecret},
-		"scope": {"repository:acme/app:pull,push repository:acme/base:pull"}, "service": {Service}, "access_type": {"offline"}, "client_id": {"ctr"}}
-	status, body := tokenRequest(t, h, http.MethodPost, "", form, "", "")
+		"scope": {"repository:acme/app:pull,push repository:acme/base:pull"}, "service": {Service}, "client_id": {"ctr"}}
+	status, body := postToken(t, h, form)
 	refresh, _ := body["refresh_token"].(string)
 	if status != http.StatusOK || body["access_token"] == "" || refresh == "" {
 		t.Fatalf("password grant: %d, keys %v", status, keys(body))
 	}
-	if diff := cmp.Diff([]string{"repository:acme/app:pull,push", "repository:acme/base:pull"}, lastGranted(h)); diff != "" {
+	if diff := cmp.Diff([]string{"repository:acme/app:pull,push", "repository:acme/base:pull"}, last(h).Granted); diff != "" {
 		t.Errorf("password grant (-want +got):\n%s", diff)
 	}
 
 	form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "scope": {"repository:acme/base:push,pull"}, "service": {Service}}
-	if status, _ := tokenRequest(t, h, http.MethodPost, "", form, "", ""); status != http.StatusOK {
+	if status, _ := postToken(t, h, form); status != http.StatusOK {
 		t.Fatalf("refresh grant: %d", status)
 	}
-	if diff := cmp.Diff([]string{"repository:acme/base:pull"}, lastGranted(h)); diff != "" {
-		t.Errorf("refresh grant (-want +got):\n%s", diff)
-	}
-	if r := h.Requests()[len(h.Requests())-1]; r.Label != "release" {
-		t.Errorf("refresh grant tied to %q, want release", r.Label)
+	if r := last(h); r.Label != "release" || !cmp.Equal(r.Granted, []string{"repository:acme/base:pull"}) {
+		t.Errorf("refresh grant: %+v", r)
 	}
 
 	form.Set("refresh_token", "made-up")
-	if status, _ := tokenRequest(t, h, http.MethodPost, "", form, "", ""); status != http.StatusUnauthorized {
+	if status, _ := postToken(t, h, form); status != http.StatusUnauthorized {
 		t.Errorf("unknown refresh token: %d, want 401", status)
 	}
-	form = url.Values{"grant_type": {"client_credentials"}}
-	if status, _ := tokenRequest(t, h, http.MethodPost, "", form, "", ""); status != http.StatusBadRequest {
+	form = url.Values{"grant_type": {"password"}, "username": {"acme"}, "password": {expiredSecret}}
+	if status, _ := postToken(t, h, form); status != http.StatusUnauthorized {
+		t.Errorf("password grant with an expired token: %d, want 401", status)
+	}
+	if status, _ := postToken(t, h, url.Values{"grant_type": {"client_credentials"}}); status != http.StatusBadRequest {
 		t.Errorf("unsupported grant: %d, want 400", status)
 	}
 }
 
 func TestOrgAPI(t *testing.T) {
-	h := startHub(t)
-	c := &http.Client{Transport: h.Transport()}
+	h := startHub(t, Options{})
 	for _, tt := range []struct {
 		path, secret string
 		want         int
@@ -227,53 +298,186 @@ func TestOrgAPI(t *testing.T) {
 		{"/v2/orgs/acme/members", pushSecret, http.StatusOK},
 		{"/v2/orgs/acme/members", pullSecret, http.StatusForbidden},
 		{"/v2/orgs/acme/groups", pushSecret, http.StatusForbidden},
-		{"/v2/orgs/acme/members", "dckr_oat_nope", http.StatusUnauthorized},
+		{"/v2/orgs/acme/members", wrongSecret, http.StatusUnauthorized},
 		{"/v2/orgs/acme/nothing", pushSecret, http.StatusNotFound},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, "https://hub.docker.com"+tt.path, nil)
 		req.Header.Set("Authorization", "Bearer "+tt.secret)
-		resp, err := c.Do(req)
+		if status, _ := do(t, h, req); status != tt.want {
+			t.Errorf("GET %s: %d, want %d", tt.path, status, tt.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://hub.docker.com/v2/orgs/acme/members", nil)
+	req.SetBasicAuth("acme", pushSecret)
+	if status, _ := do(t, h, req); status != http.StatusOK {
+		t.Errorf("Basic auth: %d, want 200", status)
+	}
+}
+
+// syncBuffer is a buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestNoSecretInLogs(t *testing.T) {
+	ctx := context.Background()
+	h, err := Start(ctx, Options{Debug: true, Tokens: testTokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	logs := &syncBuffer{}
+	logrus.SetOutput(logs)
+	defer setLogging(false)
+	if _, err := h.Seed(ctx, "acme/app", "1.0"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := remote.Image(ref(t, "acme/app", "1.0"), clientOpts(h, pushSecret)...); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = remote.Image(ref(t, "acme/app", "1.0"), clientOpts(h, wrongSecret)...)
+	_, body := getToken(t, h, url.Values{"scope": {"repository:acme/app:pull"}}, "acme", pullSecret)
+	jwt, _ := body["token"].(string)
+
+	if !strings.Contains(logs.String(), "acme/app") {
+		t.Errorf("the debug log shows no registry request:\n%s", logs)
+	}
+	all := fmt.Sprintf("%+v", h.Requests()) + logs.String()
+	for _, s := range []string{pushSecret, pullSecret, wrongSecret, h.seed.Secret, jwt, "eyJ"} {
+		if s == "" || strings.Contains(all, s) {
+			t.Errorf("the logs hold %q", s)
+		}
+	}
+}
+
+func TestRegistryRequestsNameTheirToken(t *testing.T) {
+	h := startHub(t, Options{})
+	since := len(h.Requests())
+	if _, err := remote.Image(ref(t, "acme/app", "1.0"), clientOpts(h, pushSecret)...); err != nil {
+		t.Fatal(err)
+	}
+	var sawRegistry, sawToken bool
+	for _, r := range h.Requests()[since:] {
+		if r.Host == RegistryHost && strings.HasPrefix(r.Path, "/v2/acme/app/manifests/") && r.Status == http.StatusOK {
+			sawRegistry = r.Principal == "acme" && r.Label == "release"
+		}
+		sawToken = sawToken || (r.Host == AuthHost && r.Principal == "acme" && r.Label == "release")
+	}
+	if !sawRegistry || !sawToken {
+		t.Errorf("the log lacks the registry (%v) or token (%v) requests: %+v", sawRegistry, sawToken, h.Requests()[since:])
+	}
+}
+
+func TestLocationsKeepTheRequestHost(t *testing.T) {
+	h := startHub(t, Options{})
+	_, body := getToken(t, h, url.Values{"scope": {"repository:acme/app:pull,push"}}, "acme", pushSecret)
+	jwt, _ := body["token"].(string)
+	_, port, _ := net.SplitHostPort(h.Addr())
+	for _, tt := range []struct{ url, host, want string }{
+		{"https://registry-1.docker.io/v2/acme/app/blobs/uploads/", "", "https://registry-1.docker.io/v2/acme/app/blobs/uploads/"},
+		{"https://" + h.Addr() + "/v2/acme/app/blobs/uploads/", "localhost:" + port, "https://localhost:" + port + "/v2/acme/app/blobs/uploads/"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, tt.url, nil)
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		resp, err := (&http.Client{Transport: h.Transport()}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != tt.want {
-			t.Errorf("GET %s: %d, want %d", tt.path, resp.StatusCode, tt.want)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(loc, tt.want) {
+			t.Errorf("POST %s (Host %q): %d, Location %q, want %s…", tt.url, tt.host, resp.StatusCode, loc, tt.want)
 		}
 	}
 }
 
-func TestRequestLogHoldsNoSecret(t *testing.T) {
-	h := startHub(t)
-	_, _ = remote.Image(ref(t, "acme/app", "1.0"), opts(h, pushSecret)...)
-	_, _ = remote.Image(ref(t, "acme/app", "1.0"), opts(h, "dckr_oat_wrongsecret")...)
-	all := fmt.Sprintf("%+v", h.Requests())
-	for _, s := range []string{pushSecret, "dckr_oat_wrongsecret", h.seed.Secret, "eyJ"} {
-		if strings.Contains(all, s) {
-			t.Errorf("the request log holds %q", s)
-		}
+func TestRouting(t *testing.T) {
+	h := startHub(t, Options{})
+	req, _ := http.NewRequest(http.MethodGet, "https://"+h.Addr()+"/v2/", nil)
+	req.Host = "example.com"
+	if status, _ := do(t, h, req); status != http.StatusMisdirectedRequest {
+		t.Errorf("unknown host: %d, want 421", status)
 	}
-	var sawRegistry, sawToken bool
-	for _, r := range h.Requests() {
-		sawRegistry = sawRegistry || (r.Host == "registry-1.docker.io" && strings.HasPrefix(r.Path, "/v2/acme/app/manifests/"))
-		sawToken = sawToken || (r.Host == "auth.docker.io" && r.Principal == "acme")
+	resp, err := (&http.Client{Transport: h.Transport()}).Get("https://index.docker.io/v2/")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !sawRegistry || !sawToken {
-		t.Errorf("log lacks the registry (%v) or token (%v) requests", sawRegistry, sawToken)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("Www-Authenticate"), `realm="`+Realm+`",service="`+Service+`"`) {
+		t.Errorf("registry challenge: %d %q", resp.StatusCode, resp.Header.Get("Www-Authenticate"))
 	}
-}
-
-func TestTransportRefusesOtherHosts(t *testing.T) {
-	h := startHub(t)
-	_, err := (&http.Client{Transport: h.Transport()}).Get("https://example.com/")
-	if err == nil || !strings.Contains(err.Error(), "does not reach") {
-		t.Errorf("got %v", err)
+	if _, err := (&http.Client{Transport: h.Transport()}).Get("https://example.com/"); err == nil || !strings.Contains(err.Error(), "does not reach") {
+		t.Errorf("the transport reached example.com: %v", err)
 	}
 	// A client that does not trust the hub's CA is refused at the handshake.
 	_, err = http.Get("https://" + h.Addr() + "/v2/")
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
 		t.Errorf("a client without the CA: %v, want an unknown-authority error", err)
+	}
+}
+
+func TestSeedAndStorageDir(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, err := Start(ctx, Options{StorageDir: dir, Tokens: testTokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := h.Seed(ctx, "acme/app", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	// Another hub on the same storage serves what the first was seeded with.
+	h2 := startHub(t, Options{StorageDir: dir})
+	desc, err := remote.Head(ref(t, "acme/app", "v1"), clientOpts(h2, pullSecret)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != digest {
+		t.Errorf("digest %s, Seed said %s", desc.Digest, digest)
+	}
+}
+
+func TestCertFile(t *testing.T) {
+	h := startHub(t, Options{})
+	path, err := h.CertFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(b, h.CACertPEM()) {
+		t.Fatalf("cert file: %v", err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) || !pool.Equal(h.CAPool()) {
+		t.Error("the cert file is not the CA of CAPool")
 	}
 }
 

@@ -1,126 +1,160 @@
 package standin
 
 import (
-	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/distribution/distribution/v3/registry/auth/token"
-
-	"github.com/oatkit/oat/internal/registry"
 )
 
 // tokenLifetime is how long an issued bearer token is valid, as on the Hub.
 const tokenLifetime = 300 * time.Second
 
-// refreshGrant ties a refresh token to the token that obtained it.
-type refreshGrant struct {
-	org, secret string
-}
-
-// denied is Docker Hub's answer to bad credentials.
-func denied(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write([]byte(`{"details":"incorrect username or password"}` + "\n"))
+// tokenRequest is a token service request, GET or POST, decoded.
+type tokenRequest struct {
+	creds       *credentials // nil: anonymous
+	scopes      []string
+	wantRefresh bool
 }
 
 // serveToken is the token service: GET with Basic auth and repeated scope
-// parameters, or the OAuth2 POST form (password grant, with a refresh token
-// when access_type=offline, or refresh_token grant).
+// parameters, or the OAuth2 POST form (password or refresh_token grant).
 func (h *Hub) serveToken(w http.ResponseWriter, r *http.Request) {
-	entry := requestEntry(r)
 	if r.URL.Path != "/token" {
 		http.NotFound(w, r)
 		return
 	}
-	var (
-		user, secret string
-		hasCreds     bool
-		scopes       []string
-		wantRefresh  bool
-		tok          *Token
-	)
-	switch r.Method {
-	case http.MethodGet:
-		q := r.URL.Query()
-		scopes = q["scope"]
-		// Docker Hub ignores offline_token: docker login must store the
-		// organization name and the token, not an identity token.
-		user, secret, hasCreds = r.BasicAuth()
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "malformed form", http.StatusBadRequest)
-			return
-		}
-		scopes = strings.Fields(r.PostForm.Get("scope"))
-		switch r.PostForm.Get("grant_type") {
-		case "password":
-			user, secret, hasCreds = r.PostForm.Get("username"), r.PostForm.Get("password"), true
-			wantRefresh = r.PostForm.Get("access_type") == "offline"
-		case "refresh_token":
-			h.mu.Lock()
-			g, ok := h.refresh[r.PostForm.Get("refresh_token")]
-			h.mu.Unlock()
-			if !ok {
-				denied(w)
-				return
-			}
-			user, secret, hasCreds = g.org, g.secret, true
-		default:
-			http.Error(w, `{"error":"unsupported_grant_type"}`, http.StatusBadRequest)
-			return
-		}
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	req, status := h.decodeTokenRequest(w, r)
+	entry := requestEntry(r)
+	entry.Asked = req.scopes
+	if status != http.StatusOK {
+		tokenError(w, status)
 		return
 	}
-	entry.Asked = scopes
-
-	if hasCreds {
-		tok = h.authenticate(user, secret)
-		if tok == nil {
-			denied(w)
+	var tok *Token
+	if req.creds != nil {
+		if tok = h.authenticate(req.creds.org, req.creds.secret); tok == nil {
+			tokenError(w, http.StatusUnauthorized)
 			return
 		}
 		entry.Principal, entry.Label = tok.Org, tok.Label
 	}
-	access := h.grant(tok, scopes)
-	for _, a := range access {
-		entry.Granted = append(entry.Granted, a.Type+":"+a.Name+":"+strings.Join(a.Actions, ","))
+	access := h.grant(tok, req.scopes)
+	entry.Granted = scopeStrings(access)
+	resp, err := h.issue(tok, access, req.wantRefresh && tok != nil)
+	if err != nil {
+		http.Error(w, "signing failed", http.StatusInternalServerError)
+		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// decodeTokenRequest reads a GET or POST token request. A status other
+// than 200 is the answer to give.
+func (h *Hub) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, int) {
+	switch r.Method {
+	case http.MethodGet:
+		return decodeTokenGet(r), http.StatusOK
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			return tokenRequest{}, http.StatusBadRequest
+		}
+		return h.decodeTokenPost(r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		return tokenRequest{}, http.StatusMethodNotAllowed
+	}
+}
+
+// decodeTokenGet reads the GET form: Basic auth, repeated scope
+// parameters. Like Docker Hub, it ignores offline_token and never hands
+// out a refresh token here: docker login must then store the organization
+// and the secret itself, not an identity token.
+func decodeTokenGet(r *http.Request) tokenRequest {
+	req := tokenRequest{scopes: splitScopes(r.URL.Query()["scope"])}
+	if user, secret, ok := r.BasicAuth(); ok {
+		req.creds = &credentials{org: user, secret: secret}
+	}
+	return req
+}
+
+// decodeTokenPost reads the OAuth2 form: the password grant, which gets a
+// refresh token, or the refresh_token grant.
+func (h *Hub) decodeTokenPost(r *http.Request) (tokenRequest, int) {
+	req := tokenRequest{scopes: splitScopes(r.PostForm["scope"])}
+	switch r.PostForm.Get("grant_type") {
+	case "password":
+		req.creds = &credentials{org: r.PostForm.Get("username"), secret: r.PostForm.Get("password")}
+		req.wantRefresh = true
+	case "refresh_token":
+		h.mu.Lock()
+		c, ok := h.refresh[r.PostForm.Get("refresh_token")]
+		h.mu.Unlock()
+		if !ok {
+			return req, http.StatusUnauthorized
+		}
+		req.creds = &c
+	default:
+		return req, http.StatusBadRequest
+	}
+	return req, http.StatusOK
+}
+
+// splitScopes splits scope parameters, which may hold several scopes
+// separated by spaces.
+func splitScopes(params []string) []string {
+	var out []string
+	for _, p := range params {
+		out = append(out, strings.Fields(p)...)
+	}
+	return out
+}
+
+// tokenError answers a refused token request the way Docker Hub does.
+func tokenError(w http.ResponseWriter, status int) {
+	body := map[int]string{
+		http.StatusUnauthorized:     `{"details":"incorrect username or password"}`,
+		http.StatusBadRequest:       `{"error":"unsupported_grant_type"}`,
+		http.StatusMethodNotAllowed: `{"details":"method not allowed"}`,
+	}[status]
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body + "\n"))
+}
+
+// issue signs a bearer token for tok (nil: anonymous) with access, and
+// with withRefresh a refresh token standing for tok, and makes the token
+// service's answer.
+func (h *Hub) issue(tok *Token, access []resourceActions, withRefresh bool) (map[string]any, error) {
+	now := time.Now()
 	subject := ""
 	if tok != nil {
 		subject = tok.Org
 	}
-	now := time.Now()
-	jwt, err := h.sign(subject, access, now)
+	jwt, id, err := h.sign(subject, access, now)
 	if err != nil {
-		http.Error(w, "signing failed", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
 	resp := map[string]any{
 		"token": jwt, "access_token": jwt,
 		"expires_in": int(tokenLifetime / time.Second), "issued_at": now.UTC().Format(time.RFC3339),
 	}
-	if wantRefresh && tok != nil {
+	if tok == nil {
+		return resp, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.issued[id] = principal{org: tok.Org, label: tok.Label}
+	if withRefresh {
 		rt := randomString(24)
-		h.mu.Lock()
-		h.refresh[rt] = refreshGrant{org: tok.Org, secret: tok.Secret}
-		h.mu.Unlock()
+		h.refresh[rt] = credentials{org: tok.Org, secret: tok.Secret}
 		resp["refresh_token"] = rt
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	return resp, nil
 }
 
 // authenticate returns the active, unexpired token with this organization
@@ -129,7 +163,7 @@ func (h *Hub) authenticate(org, secret string) *Token {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	want := sha256.Sum256([]byte(secret))
-	for _, t := range append(h.tokens, h.seed) {
+	for _, t := range append([]Token{h.seed}, h.tokens...) {
 		got := sha256.Sum256([]byte(t.Secret))
 		if t.Org != org || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 			continue
@@ -137,95 +171,7 @@ func (h *Hub) authenticate(org, secret string) *Token {
 		if t.Inactive || (!t.Expires.IsZero() && time.Now().After(t.Expires)) {
 			return nil
 		}
-		t := t
 		return &t
 	}
 	return nil
-}
-
-// grant is what tok (nil: anonymous) may do of what scopes ask: pull where
-// the token has pull or push, or the repository is public and the token
-// may read public repositories (anonymous always may); push where it has
-// push. Never delete or "*". Malformed scopes are ignored.
-func (h *Hub) grant(tok *Token, scopes []string) []*token.ResourceActions {
-	var out []*token.ResourceActions
-	for _, s := range scopes {
-		a, err := registry.ParseScope(s)
-		if err != nil || a.Repo == "" {
-			continue
-		}
-		name, actions := a.Repo, a.Actions
-		var allowed []string
-		for _, a := range actions {
-			if slices.Contains(allowed, a) {
-				continue
-			}
-			if (a == "pull" && h.mayPull(tok, name)) || (a == "push" && tok != nil && matches(tok.Push, name)) {
-				allowed = append(allowed, a)
-			}
-		}
-		if len(allowed) > 0 {
-			out = append(out, &token.ResourceActions{Type: "repository", Name: name, Actions: allowed})
-		}
-	}
-	return out
-}
-
-func (h *Hub) mayPull(tok *Token, repo string) bool {
-	public := strings.HasPrefix(repo, "library/") || slices.Contains(h.opts.Public, repo)
-	if tok == nil {
-		return public
-	}
-	return matches(tok.Pull, repo) || matches(tok.Push, repo) || (public && tok.PublicRead)
-}
-
-// matches reports whether repo is in list, where "org/*" stands for every
-// repository of org and "*" for every repository.
-func matches(list []string, repo string) bool {
-	for _, p := range list {
-		if p == repo || p == "*" || (strings.HasSuffix(p, "/*") && strings.HasPrefix(repo, strings.TrimSuffix(p, "*"))) {
-			return true
-		}
-	}
-	return false
-}
-
-// sign issues an ES256 JWT the registry's token auth accepts: key ID the
-// JWK thumbprint of the key in its root certificate bundle.
-func (h *Hub) sign(subject string, access []*token.ResourceActions, now time.Time) (string, error) {
-	if access == nil {
-		access = []*token.ResourceActions{}
-	}
-	header, err := json.Marshal(map[string]string{"typ": "JWT", "alg": "ES256", "kid": h.kid})
-	if err != nil {
-		return "", err
-	}
-	claims, err := json.Marshal(token.ClaimSet{
-		Issuer: issuer, Subject: subject, Audience: token.AudienceList{Service},
-		Expiration: now.Add(tokenLifetime).Unix(), NotBefore: now.Add(-time.Minute).Unix(), IssuedAt: now.Unix(),
-		JWTID: randomString(12), Access: access,
-	})
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	sig, err := es256(h.signer, []byte(signing))
-	if err != nil {
-		return "", err
-	}
-	return signing + "." + enc.EncodeToString(sig), nil
-}
-
-// es256 is the JWS ES256 signature: r and s, 32 bytes each.
-func es256(key *ecdsa.PrivateKey, data []byte) ([]byte, error) {
-	digest := sha256.Sum256(data)
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 64)
-	r.FillBytes(out[:32])
-	s.FillBytes(out[32:])
-	return out, nil
 }
