@@ -28,7 +28,6 @@ type saved struct {
 }
 
 var (
-	closed    bool
 	announced bool
 	original  = map[string]saved{}
 )
@@ -40,7 +39,6 @@ func init() {
 	if NeedsDBus(backend) || (backend == "" && announced) {
 		return
 	}
-	closed = true
 	for k, v := range map[string]string{envAddress: disabled, envKWallet: "1"} {
 		old, set := os.LookupEnv(k)
 		original[k] = saved{old, set}
@@ -59,9 +57,6 @@ func NeedsDBus(backend string) bool {
 // address (a desktop session): only then does the automatic choice of a
 // store try the D-Bus stores.
 func SessionAnnounced() bool { return announced }
-
-// Closed reports whether D-Bus was kept closed for this process.
-func Closed() bool { return closed }
 
 // Restore puts back the environment the process started with. Call it from a
 // package that imports the keyring package, after its init has run.

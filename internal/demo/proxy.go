@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/oatkit/oat/internal/proxy"
+	hubpkg "github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/standin"
 )
@@ -144,12 +144,12 @@ func (d *demo) loginLabel(ctx context.Context) (string, error) {
 // stand-in hub for the Hub's names and trusting its CA upstream.
 func (d *demo) startProxy(ctx context.Context, hub *standin.Hub) (addr, caFile string, err error) {
 	bin := filepath.Join(filepath.Dir(d.helper), "oat-proxy")
-	hubCA := filepath.Join(d.home, "hub-ca.pem")
-	if err := os.WriteFile(hubCA, hub.CACertPEM(), 0o644); err != nil {
+	hubCA, err := hub.CertFile(d.home)
+	if err != nil {
 		return "", "", err
 	}
 	args := []string{"serve", "--listen", "127.0.0.1:0"}
-	for _, h := range proxy.Intercepted {
+	for _, h := range hubpkg.APIHosts {
 		args = append(args, "--upstream", h+"="+hub.Addr())
 	}
 	d.step("oat-proxy %s", strings.Join(args, " "))

@@ -16,11 +16,9 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-)
 
-// Intercepted are the hosts the proxy intercepts, and the only names its CA
-// may sign for.
-var Intercepted = []string{"registry-1.docker.io", "index.docker.io", "auth.docker.io", "hub.docker.com"}
+	"github.com/oatkit/oat/internal/hub"
+)
 
 // CA file names in the configuration directory.
 const (
@@ -68,7 +66,7 @@ func LoadOrCreateCA(dir string) (ca *CA, created bool, err error) {
 		IsCA:                        true,
 		MaxPathLenZero:              true,
 		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         Intercepted,
+		PermittedDNSDomains:         hub.APIHosts,
 		ExcludedIPRanges:            []*net.IPNet{{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}, {IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

@@ -17,13 +17,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/elazarl/goproxy"
 
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/registry"
 )
@@ -87,8 +87,6 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
-func isIntercepted(host string) bool { return slices.Contains(Intercepted, strings.ToLower(host)) }
-
 func splitHost(hostport string) (host, port string) {
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
@@ -100,7 +98,7 @@ func splitHost(hostport string) (host, port string) {
 // onConnect intercepts the Hub's hosts on 443, tunnels or refuses others.
 func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	host, port := splitHost(hostport)
-	if isIntercepted(host) {
+	if hub.IsAPIHost(host) {
 		if port != "443" {
 			return refuseConnect(fmt.Sprintf("oat-proxy intercepts %s on port 443 only", host)), hostport
 		}
@@ -173,7 +171,7 @@ type state struct {
 
 func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 	host, _ := splitHost(r.URL.Host)
-	if !isIntercepted(host) {
+	if !hub.IsAPIHost(host) {
 		if p.cfg.DenyOtherHosts {
 			return r, textResponse(r, http.StatusForbidden, "oat-proxy runs with --deny-other-hosts: "+host+" is not a Docker Hub host")
 		}
@@ -186,7 +184,7 @@ func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request
 		return r, textResponse(r, http.StatusForbidden, "oat-proxy refuses plain HTTP to "+host+": use https")
 	}
 	var form url.Values
-	if host == registry.AuthHost && r.Method == http.MethodPost {
+	if host == hub.AuthHost && r.Method == http.MethodPost {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
 		if err != nil || len(body) > maxForm {
 			return r, registryError(r, http.StatusBadRequest, "UNSUPPORTED", "token request body too large or unreadable", nil)

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	hubpkg "github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/standin"
 )
@@ -100,7 +101,7 @@ func setup(t *testing.T, deny bool) *fixture {
 		{Org: "acme", Label: "login", Secret: unknSecret, Active: true, Scopes: oat.UnknownScopes()},
 	}
 	up := map[string]string{}
-	for _, h := range Intercepted {
+	for _, h := range hubpkg.APIHosts {
 		up[h] = hub.Addr()
 	}
 	audit := &lockedBuffer{}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/keycache"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/paths"
@@ -112,7 +113,7 @@ func (c *cli) ca(args []string) int {
 		return 1
 	}
 	if created {
-		fmt.Fprintf(c.stderr, "%s: created a CA for %s (valid until %s)\n", Program, strings.Join(proxy.Intercepted, ", "), ca.Cert.NotAfter.Format("2006-01-02"))
+		fmt.Fprintf(c.stderr, "%s: created a CA for %s (valid until %s)\n", Program, strings.Join(hub.APIHosts, ", "), ca.Cert.NotAfter.Format("2006-01-02"))
 	}
 	fmt.Fprintln(c.stdout, ca.CertPath)
 	return 0

@@ -90,19 +90,6 @@ func Fingerprint(secret string) string {
 	return prefix + "…" + secret[len(secret)-4:]
 }
 
-// Secret holds a secret that must not be printed by accident: every
-// formatting and logging path shows Mask. Reveal returns the value.
-type Secret string
-
-// Reveal returns the secret itself, for the few places that need it.
-func (s Secret) Reveal() string { return string(s) }
-
-func (Secret) String() string               { return Mask }
-func (Secret) GoString() string             { return Mask }
-func (Secret) LogValue() slog.Value         { return slog.StringValue(Mask) }
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-func (Secret) MarshalText() ([]byte, error) { return []byte(Mask), nil }
-
 // Handler wraps h so that every attribute value and message is passed
 // through String, and attributes named like credentials are masked whole.
 func Handler(h slog.Handler) slog.Handler { return handler{h} }

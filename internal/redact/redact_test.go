@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -60,19 +59,6 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
-func TestSecretNeverFormats(t *testing.T) {
-	t.Parallel()
-	s := Secret(oat)
-	for _, got := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %#v %x", s, s, s, s, s), s.String()} {
-		if strings.Contains(got, "7awg") {
-			t.Errorf("formatted secret leaked: %q", got)
-		}
-	}
-	if s.Reveal() != oat {
-		t.Error("Reveal() lost the value")
-	}
-}
-
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
@@ -81,7 +67,7 @@ func TestHandler(t *testing.T) {
 	u, _ := url.Parse("https://x:y@auth.docker.io/token?password=" + oat)
 	log.With("secret", oat).Info("login with "+oat,
 		"header", h, "url", u, "err", errors.New("bad "+oat), "password", "hunter2",
-		slog.Group("g", "v", oat), "tok", Secret(oat))
+		slog.Group("g", "v", oat), "tok", oat)
 	out := buf.String()
 	for _, leak := range []string{"7awg", "hunter2", "x:y"} {
 		if strings.Contains(out, leak) {

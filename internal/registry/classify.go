@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oatkit/oat/internal/hub"
 )
 
 // Actions on a repository.
@@ -83,19 +85,13 @@ var (
 // ErrBadPath is a registry path that breaks the distribution spec.
 var ErrBadPath = errors.New("not a registry API path")
 
-// Hosts of Docker Hub's services.
-const (
-	AuthHost = "auth.docker.io"
-	APIHost  = "hub.docker.com"
-)
-
 // Classify reads what r needs. host is the host it was sent to, without a
 // port. form is the parsed body of a token POST (nil otherwise).
 func Classify(host string, r *http.Request, form url.Values) (Request, error) {
 	switch host {
-	case AuthHost:
+	case hub.AuthHost:
 		return classifyToken(r, form)
-	case APIHost:
+	case hub.APIHost:
 		return classifyAPI(r), nil
 	}
 	return classifyRegistry(r)

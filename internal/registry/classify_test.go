@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/oatkit/oat/internal/hub"
 )
 
 func TestClassifyRegistry(t *testing.T) {
@@ -64,7 +66,7 @@ func TestClassifyToken(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&scope=repository:acme/app:pull,push&scope=repository:alpine:pull&scope=registry:catalog:*", nil)
 	r.SetBasicAuth("acme", "dckr_oat_x")
-	got, err := Classify(AuthHost, r, nil)
+	got, err := Classify(hub.AuthHost, r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +83,12 @@ func TestClassifyToken(t *testing.T) {
 	form := url.Values{"grant_type": {"password"}, "username": {"acme"}, "password": {"dckr_oat_y"},
 		"scope": {"repository:acme/app:pull repository:acme/base:pull,push"}, "service": {"registry.docker.io"}}
 	r = httptest.NewRequest("POST", "https://auth.docker.io/token", strings.NewReader(form.Encode()))
-	got, err = Classify(AuthHost, r, form)
+	got, err = Classify(hub.AuthHost, r, form)
 	if err != nil || got.Secret != "dckr_oat_y" || len(got.Access) != 2 || got.Access[1].Repo != "acme/base" {
 		t.Errorf("POST password: %+v, %v", got, err)
 	}
 	form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt-1"}, "scope": {"repository:acme/app:pull"}}
-	got, err = Classify(AuthHost, httptest.NewRequest("POST", "https://auth.docker.io/token", nil), form)
+	got, err = Classify(hub.AuthHost, httptest.NewRequest("POST", "https://auth.docker.io/token", nil), form)
 	if err != nil || got.RefreshToken != "rt-1" || got.Secret != "" {
 		t.Errorf("POST refresh: %+v, %v", got, err)
 	}
@@ -94,12 +96,12 @@ func TestClassifyToken(t *testing.T) {
 	// docker login: no scope
 	r = httptest.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&offline_token=true", nil)
 	r.SetBasicAuth("acme", "dckr_oat_x")
-	if got, err := Classify(AuthHost, r, nil); err != nil || len(got.Access) != 0 {
+	if got, err := Classify(hub.AuthHost, r, nil); err != nil || len(got.Access) != 0 {
 		t.Errorf("login: %+v, %v", got, err)
 	}
 	// a malformed scope
 	r = httptest.NewRequest("GET", "https://auth.docker.io/token?scope=repository:Bad%20Name:pull", nil)
-	if _, err := Classify(AuthHost, r, nil); err == nil {
+	if _, err := Classify(hub.AuthHost, r, nil); err == nil {
 		t.Error("malformed scope accepted")
 	}
 }
@@ -114,7 +116,7 @@ func TestClassifyAPI(t *testing.T) {
 		{"GET", "/v2/orgs/acme/groups", "group-read"},
 		{"GET", "/v2/repositories/acme/app", ""},
 	} {
-		got, err := Classify(APIHost, httptest.NewRequest(tt.method, "https://hub.docker.com"+tt.path, nil), nil)
+		got, err := Classify(hub.APIHost, httptest.NewRequest(tt.method, "https://hub.docker.com"+tt.path, nil), nil)
 		if err != nil || got.OrgScope != tt.scope || (tt.scope != "" && got.Org != "acme") {
 			t.Errorf("%s %s: %+v %v, want %q", tt.method, tt.path, got, err, tt.scope)
 		}

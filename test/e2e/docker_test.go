@@ -41,8 +41,8 @@ func startHub(t *testing.T, ctx context.Context, tokens ...standin.Token) (*stan
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hub.Close() })
-	certFile := filepath.Join(t.TempDir(), "ca-bundle.pem")
-	if err := os.WriteFile(certFile, hub.CACertPEM(), 0o644); err != nil {
+	certFile, err := hub.CertFile(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return hub, certFile
