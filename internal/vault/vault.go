@@ -319,36 +319,31 @@ func (v *Vault) cache(k *key, kdf kdfHeader, ttl time.Duration) error {
 	return v.opts.Cache.Put(v.cacheName(kdf), b, ttl)
 }
 
-// Unlock derives the key (asking for the passphrase) and keeps it in the
-// cache for ttl.
-func (v *Vault) Unlock(ttl time.Duration) error {
+// envelope reads and parses the vault file (its header holds the KDF
+// parameters the cache is keyed by).
+func (v *Vault) envelope() (*envelope, error) {
 	data, err := readVault(v.opts.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	env, err := parse(v.opts.Path, data)
+	return parse(v.opts.Path, data)
+}
+
+// Unlock opens the vault (asking for the passphrase unless the key is known
+// already) and keeps its key in the cache for ttl.
+func (v *Vault) Unlock(ttl time.Duration) error {
+	env, err := v.envelope()
 	if err != nil {
 		return err
 	}
+	plain, err := v.openWithKey(env)
+	if err != nil {
+		return err
+	}
+	clear(plain)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for range v.opts.Attempts {
-		var k *key
-		k, err = v.derive(env.KDF, false)
-		if err != nil {
-			return err
-		}
-		var plain []byte
-		if plain, err = open(v.opts.Path, env, k); err == nil {
-			clear(plain)
-			v.key = k
-			return v.cache(k, env.KDF, ttl)
-		}
-		if !errors.Is(err, ErrWrongPassphrase) {
-			return err
-		}
-	}
-	return fmt.Errorf("%s: %w", v.opts.Path, err)
+	return v.cache(v.key, env.KDF, ttl)
 }
 
 // Lock removes the vault's key from the cache.
@@ -356,14 +351,10 @@ func (v *Vault) Lock() error {
 	if v.opts.Cache == nil {
 		return nil
 	}
-	data, err := readVault(v.opts.Path)
+	env, err := v.envelope()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	env, err := parse(v.opts.Path, data)
 	if err != nil {
 		return err
 	}
@@ -372,11 +363,7 @@ func (v *Vault) Lock() error {
 
 // Unlocked reports whether the cache holds the vault's current key.
 func (v *Vault) Unlocked() bool {
-	data, err := readVault(v.opts.Path)
-	if err != nil {
-		return false
-	}
-	env, err := parse(v.opts.Path, data)
+	env, err := v.envelope()
 	if err != nil {
 		return false
 	}
