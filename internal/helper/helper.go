@@ -109,23 +109,19 @@ func findLabel(tokens []oat.Token, label string) int {
 // logged-in organization's default token when usable, else another usable
 // one of the same organization; never an expired token.
 func (h *Helper) Get(serverURL string) (string, string, error) {
-	c, err := h.store.Credential(serverURL)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", "", credentials.NewErrCredentialsNotFound()
-	}
-	if err != nil {
-		return "", "", err
-	}
 	if !hub.ParseServer(serverURL).Hub {
+		c, err := h.store.Credential(serverURL)
+		if err != nil {
+			return "", "", notFound(err)
+		}
 		return c.Username, c.Secret, nil
 	}
-	h.warnDesktop()
-	org := strings.ToLower(c.Username)
-	all, err := h.store.Tokens()
+	c, all, err := h.store.Login(serverURL)
 	if err != nil {
-		return "", "", err
+		return "", "", notFound(err)
 	}
-	mine := forOrg(all, org)
+	h.warnDesktop()
+	mine := forOrg(all, strings.ToLower(c.Username))
 	if len(mine) == 0 {
 		if c.Secret == "" { // a login made by token add, whose tokens are gone
 			return "", "", credentials.NewErrCredentialsNotFound()
@@ -137,6 +133,15 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 		return "", "", err
 	}
 	return c.Username, t.Secret, nil
+}
+
+// notFound is the protocol's "credentials not found" for a missing entry,
+// and err itself otherwise.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return credentials.NewErrCredentialsNotFound()
+	}
+	return err
 }
 
 // choose picks the token get hands out, and warns about expiry.

@@ -9,6 +9,9 @@ import (
 	"github.com/99designs/keyring"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/vault"
 )
 
 func memStore() *Store { return New(keyring.NewArrayKeyring(nil), "memory") }
@@ -93,5 +96,33 @@ func TestOpenChoosesTheBackend(t *testing.T) {
 	env[EnvBackend] = "carrier-pigeon"
 	if _, err := Open(Config{Getenv: func(k string) string { return env[k] }}); err == nil || !strings.Contains(err.Error(), `OAT_BACKEND="carrier-pigeon"`) {
 		t.Errorf("unknown backend: %v", err)
+	}
+}
+
+// Login gives the same answer from the file vault (one read) as from a
+// keyring without bulk reads.
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	v := vault.New(vault.Options{Path: filepath.Join(t.TempDir(), "v", VaultFile),
+		Params:     vault.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1},
+		Passphrase: func(bool) ([]byte, error) { return []byte("correct horse battery"), nil }})
+	for _, s := range []*Store{New(v, BackendFile), memStore()} {
+		if _, _, err := s.Login("docker.io"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: no login: %v", s.Backend(), err)
+		}
+		if err := s.PutCredential(Credential{Server: "https://index.docker.io/v1/", Username: "acme", Secret: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutCredential(Credential{Server: "ghcr.io", Username: "bot", Secret: "y"}); err != nil {
+			t.Fatal(err)
+		}
+		toks := []oat.Token{{Org: "beta", Label: "b", Secret: "dckr_oat_b"}, {Org: "acme", Label: "a", Secret: "dckr_oat_a"}}
+		if err := s.ApplyTokens(TokenChange{Put: toks}); err != nil {
+			t.Fatal(err)
+		}
+		c, got, err := s.Login("registry-1.docker.io")
+		if err != nil || c.Username != "acme" || len(got) != 2 || got[0].Org != "acme" || got[1].Org != "beta" {
+			t.Errorf("%s: Login = %+v, %v, %v", s.Backend(), c, got, err)
+		}
 	}
 }

@@ -27,6 +27,54 @@ func (s *Store) Tokens() ([]oat.Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeTokens(items)
+}
+
+// Login returns the credential stored for server and every token record,
+// in one read of the store where the backend can (the file vault): get's
+// path for Docker Hub, which needs both.
+func (s *Store) Login(server string) (Credential, []oat.Token, error) {
+	bulk, ok := s.kr.(interface {
+		Items(prefix string) ([]keyring.Item, error)
+	})
+	if !ok {
+		c, err := s.Credential(server)
+		if err != nil {
+			return Credential{}, nil, err
+		}
+		tokens, err := s.Tokens()
+		return c, tokens, err
+	}
+	all, err := bulk.Items("")
+	if err != nil {
+		return Credential{}, nil, err
+	}
+	key := CredentialKey(server)
+	var (
+		cred   *Credential
+		tokens []keyring.Item
+	)
+	for _, item := range all {
+		switch {
+		case item.Key == key:
+			c, err := decodeCredential(key, item)
+			if err != nil {
+				return Credential{}, nil, err
+			}
+			cred = &c
+		case strings.HasPrefix(item.Key, tokenPrefix):
+			tokens = append(tokens, item)
+		}
+	}
+	if cred == nil {
+		return Credential{}, nil, ErrNotFound
+	}
+	decoded, err := decodeTokens(tokens)
+	return *cred, decoded, err
+}
+
+// decodeTokens parses token records, sorted by organization and label.
+func decodeTokens(items []keyring.Item) ([]oat.Token, error) {
 	out := make([]oat.Token, 0, len(items))
 	for _, item := range items {
 		t, err := decodeToken(item.Key, item)
