@@ -232,8 +232,11 @@ func explain(err error) (msg, hint string) {
 	var (
 		corrupt *vault.CorruptError
 		perm    *vault.PermissionError
+		h       hinted
 	)
 	switch {
+	case errors.As(err, &h):
+		return msg, h.hint
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		return msg, "the passphrase comes from " + passphrase.EnvValue + ", " + passphrase.EnvFile + " or the terminal prompt, in that order"
 	case errors.As(err, &corrupt):
@@ -245,3 +248,15 @@ func explain(err error) (msg, hint string) {
 	}
 	return msg, ""
 }
+
+// hinted is an error that knows what to do about it: explain shows the
+// hint.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
+
+// withHint attaches a hint to err.
+func withHint(err error, hint string) error { return hinted{err, hint} }

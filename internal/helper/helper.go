@@ -38,42 +38,63 @@ func New(s *store.Store) *Helper {
 }
 
 // Add stores credentials. Every registry is kept, Docker Hub under one entry
-// whatever its spelling; a Docker Hub OAT also becomes a token record.
+// whatever its spelling. A Docker Hub OAT becomes a token record, its
+// organization's default: after a store, get answers with what was stored.
 func (h *Helper) Add(c *credentials.Credentials) error {
 	if !hub.ParseServer(c.ServerURL).Hub {
 		return h.store.PutCredential(store.Credential{Server: c.ServerURL, Username: c.Username, Secret: c.Secret})
 	}
-	org := strings.ToLower(c.Username)
-	if strings.HasPrefix(c.Secret, oat.OATPrefix) {
-		if err := h.recordLogin(org, c.Secret); err != nil {
+	if !strings.HasPrefix(c.Secret, oat.OATPrefix) {
+		h.note.say(fmt.Sprintf("this looks like a %s, not an organization access token: OATs use the organization name as username and a %s… token", oat.SecretKind(c.Secret), oat.OATPrefix))
+		return h.store.PutCredential(store.Credential{Server: hub.IndexServer, Username: c.Username, Secret: c.Secret})
+	}
+	var picked oat.Token
+	err := h.store.Update(func(r *store.Records) error {
+		var err error
+		picked, err = recordLogin(r, strings.ToLower(c.Username), c.Secret, h.now().UTC())
+		if err != nil {
 			return err
 		}
-	} else {
-		h.note.say(fmt.Sprintf("this looks like a %s, not an organization access token: OATs use the organization name as username and a %s… token", oat.SecretKind(c.Secret), oat.OATPrefix))
+		// The secret lives in the record; the login says which
+		// organization docker is logged in as.
+		return r.PutCredential(store.Credential{Server: hub.IndexServer, Username: c.Username})
+	})
+	if err == nil && !picked.Usable(h.now()) {
+		h.note.say(fmt.Sprintf("token %q (%s) %s: docker gets another usable token of %s, if there is one", picked.Label, picked.Org, unusable(picked, h.now()), picked.Org))
 	}
-	return h.store.PutCredential(store.Credential{Server: hub.IndexServer, Username: c.Username, Secret: c.Secret})
+	return err
 }
 
-// recordLogin keeps an OAT that came through docker login as a token
-// record: the record with the same secret if there is one, else a new one,
-// the organization's default if it is its first.
-func (h *Helper) recordLogin(org, secret string) error {
-	all, err := h.store.Tokens()
-	if err != nil {
-		return err
-	}
-	mine := forOrg(all, org)
-	for _, t := range mine {
-		if t.Secret == secret {
-			return nil // known already; its record says more than a login can
-		}
-	}
-	now := h.now().UTC()
+// recordLogin makes the record holding secret org's default: the record
+// with that secret if there is one, else a new "login-…" record.
+func recordLogin(r *store.Records, org, secret string, now time.Time) (oat.Token, error) {
+	mine := forOrg(r.Tokens, org)
 	t := oat.Token{
 		Org: org, Label: loginLabel(mine, now), Secret: secret, Created: now,
-		Active: true, Default: len(mine) == 0, Scopes: oat.UnknownScopes(), Source: "login",
+		Active: true, Scopes: oat.UnknownScopes(), Source: "login",
 	}
-	return h.store.ApplyTokens(store.TokenChange{Put: []oat.Token{t}})
+	for _, known := range mine {
+		if known.Secret == secret {
+			t = known // its record says more than a login can
+			break
+		}
+	}
+	t.Default = true
+	return t, putDefault(r, t)
+}
+
+// putDefault writes t, its organization's default, and takes the default
+// from the organization's other records.
+func putDefault(r *store.Records, t oat.Token) error {
+	for _, other := range forOrg(r.Tokens, t.Org) {
+		if other.Default && other.Label != t.Label {
+			other.Default = false
+			if err := r.PutToken(other); err != nil {
+				return err
+			}
+		}
+	}
+	return r.PutToken(t)
 }
 
 // loginLabel is "login-YYYYMMDD-N", the first N free in tokens.
@@ -121,12 +142,15 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 		return "", "", notFound(err)
 	}
 	h.warnDesktop()
+	if c.Secret != "" && !strings.HasPrefix(c.Secret, oat.OATPrefix) {
+		return c.Username, c.Secret, nil // a personal access token or password: kept as it came
+	}
 	mine := forOrg(all, strings.ToLower(c.Username))
 	if len(mine) == 0 {
-		if c.Secret == "" { // a login made by token add, whose tokens are gone
+		if c.Secret == "" { // the login's tokens are gone
 			return "", "", credentials.NewErrCredentialsNotFound()
 		}
-		return c.Username, c.Secret, nil
+		return c.Username, c.Secret, nil // a login stored before token records
 	}
 	t, err := h.choose(mine)
 	if err != nil {

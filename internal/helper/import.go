@@ -12,7 +12,7 @@ import (
 
 // importPlan is what an import will do.
 type importPlan struct {
-	change           store.TokenChange
+	put              []oat.Token
 	updated, added   []oat.Token
 	skipped, notices []string
 }
@@ -35,12 +35,33 @@ func (c *cli) tokenImport(args []string) int {
 		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "give the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens, or for one token")
 		return 1
 	}
-	s, all, err := c.tokenTx()
+	// The secrets of new tokens are asked for first; the plan is made
+	// again, and written, in one transaction.
+	_, all, err := c.tokenTx()
 	if err != nil {
 		c.fail(err, "")
 		return 1
 	}
-	plan, err := c.planImport(api, all, strings.ToLower(*org), name == "-" || *dryRun)
+	secrets := map[string]string{}
+	ask := c.askSecret
+	if name == "-" || *dryRun {
+		ask = nil
+	}
+	plan, err := c.planImport(api, all, strings.ToLower(*org), secrets, ask)
+	if err == nil && !*dryRun {
+		err = c.update(func(r *store.Records) error {
+			var err error
+			if plan, err = c.planImport(api, r.Tokens, strings.ToLower(*org), secrets, nil); err != nil {
+				return err
+			}
+			for _, t := range plan.put {
+				if err := r.PutToken(t); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "nothing was imported")
 		return 1
@@ -61,13 +82,6 @@ func (c *cli) tokenImport(args []string) int {
 	for _, n := range plan.notices {
 		c.warn(n)
 	}
-	if *dryRun || (len(plan.change.Put) == 0 && len(plan.change.Remove) == 0) {
-		return 0
-	}
-	if err := s.ApplyTokens(plan.change); err != nil {
-		c.fail(err, "")
-		return 1
-	}
 	return 0
 }
 
@@ -79,10 +93,12 @@ func inputName(name string) string {
 }
 
 // planImport matches API tokens to records by organization and label:
-// known ones are updated (their secret kept), new ones need their secret
-// (asked on the terminal unless noPrompt) or are skipped. Any invalid
-// token fails the whole import.
-func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noPrompt bool) (importPlan, error) {
+// known ones are updated (their secret and default kept), new ones need
+// their secret — from secrets, by ID, else asked with ask (and kept in
+// secrets) when ask is not nil — or are skipped. A new token becomes the
+// default of an organization that had no records. Any invalid token fails
+// the whole import.
+func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, secrets map[string]string, ask func(oat.Token) (string, error)) (importPlan, error) {
 	var p importPlan
 	now := c.Now()
 	seen := map[string]bool{}
@@ -129,7 +145,7 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noProm
 
 	hasDefault := map[string]bool{}
 	for _, t := range all {
-		hasDefault[t.Org] = hasDefault[t.Org] || t.Default
+		hasDefault[t.Org] = true // an organization with records keeps its default, or its lack of one
 	}
 	for _, rec := range records {
 		mine := forOrg(all, rec.Org)
@@ -137,12 +153,16 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noProm
 			old := mine[i]
 			rec.Secret, rec.Default, rec.Source = old.Secret, old.Default, old.Source
 			p.updated = append(p.updated, rec)
-			p.change.Put = append(p.change.Put, rec)
+			p.put = append(p.put, rec)
 			continue
 		}
-		secret, err := c.askSecret(rec, noPrompt)
-		if err != nil {
-			return p, err
+		secret, known := secrets[rec.ID()]
+		if !known && ask != nil {
+			var err error
+			if secret, err = ask(rec); err != nil {
+				return p, err
+			}
+			secrets[rec.ID()] = secret
 		}
 		if secret == "" {
 			p.skipped = append(p.skipped, rec.ID()+": no secret for it here (run the import from a terminal to be asked, or use 'token add')")
@@ -153,7 +173,7 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noProm
 			rec.Default, hasDefault[rec.Org] = true, true
 		}
 		p.added = append(p.added, rec)
-		p.change.Put = append(p.change.Put, rec)
+		p.put = append(p.put, rec)
 	}
 	for _, t := range append(append([]oat.Token{}, p.updated...), p.added...) {
 		if len(t.Scopes.Other) > 0 {
@@ -164,8 +184,8 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, noProm
 }
 
 // askSecret asks for a new token's secret on the terminal; "" skips it.
-func (c *cli) askSecret(t oat.Token, noPrompt bool) (string, error) {
-	if noPrompt || !c.IsTerminal(c.Stdin) {
+func (c *cli) askSecret(t oat.Token) (string, error) {
+	if !c.IsTerminal(c.Stdin) {
 		return "", nil
 	}
 	b, err := passphrase.Ask(c.OpenTTY, fmt.Sprintf("Secret of token %q (%s), or Enter to skip it: ", t.Label, t.Org))

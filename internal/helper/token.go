@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/redact"
@@ -153,17 +154,14 @@ func (c *cli) tokenAdd(args []string) int {
 	} else {
 		t.Scopes = oat.UnknownScopes()
 	}
-	s, all, err := c.tokenTx()
+	// Checked before the secret is asked for, and again in the
+	// transaction that writes.
+	_, all, err := c.tokenTx()
+	if err == nil {
+		err = checkAdd(all, t)
+	}
 	if err != nil {
 		c.fail(err, "")
-		return 1
-	}
-	if findLabel(forOrg(all, t.Org), t.Label) >= 0 {
-		c.fail(fmt.Errorf("%s already has a token labelled %q", t.Org, t.Label), "change it with 'token edit', or remove it first with 'token rm'")
-		return 1
-	}
-	if n := len(forOrg(all, t.Org)) + 1; n > oat.BusinessTokenLimit {
-		c.fail(fmt.Errorf("%s would have %d tokens: Docker Hub allows at most %d (Business)", t.Org, n, oat.BusinessTokenLimit), "remove tokens you no longer use with 'token rm'")
 		return 1
 	}
 	secret, err := c.readSecret(fmt.Sprintf("Secret of token %q (%s): ", t.Label, t.Org))
@@ -178,27 +176,53 @@ func (c *cli) tokenAdd(args []string) int {
 	if !t.Expires.IsZero() && t.Expires.Sub(now) > 366*24*time.Hour {
 		c.warn("the expiry is more than a year away; Docker Hub tokens are usually set to expire within a year")
 	}
-	mine := forOrg(all, t.Org)
-	t.Default = *makeDefault || len(mine) == 0
-	ch := store.TokenChange{Put: []oat.Token{t}}
-	if t.Default {
-		ch.Put = append(ch.Put, undefault(mine, t.Label)...)
-	}
-	if err := s.ApplyTokens(ch); err != nil {
+	var switched string
+	err = c.update(func(r *store.Records) error {
+		if err := checkAdd(r.Tokens, t); err != nil {
+			return err
+		}
+		// The first record of an organization is its default.
+		t.Default = *makeDefault || len(forOrg(r.Tokens, t.Org)) == 0
+		if !t.Default {
+			return r.PutToken(t)
+		}
+		if err := putDefault(r, t); err != nil {
+			return err
+		}
+		switched, err = loginAs(r, t.Org)
+		return err
+	})
+	if err != nil {
 		c.fail(err, "")
 		return 1
 	}
-	if t.Default {
-		if err := c.ensureLogin(s, t.Org); err != nil {
-			c.fail(err, "")
-			return 1
-		}
-	}
+	c.saySwitched(switched, t.Org)
 	fmt.Fprintf(c.Stdout, "added token %q (%s): %s, expires %s%s\n", t.Label, t.Org, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t))
 	if len(t.Scopes.Org) > 0 && len(t.Scopes.Repos) > 0 {
 		c.warn("this token has organization scopes too: keep it off machines that only pull and push")
 	}
 	return 0
+}
+
+// checkAdd refuses a record whose label is taken, or one too many.
+func checkAdd(all []oat.Token, t oat.Token) error {
+	mine := forOrg(all, t.Org)
+	if findLabel(mine, t.Label) >= 0 {
+		return withHint(fmt.Errorf("%s already has a token labelled %q", t.Org, t.Label), "change it with 'token edit', or remove it first with 'token rm'")
+	}
+	if n := len(mine) + 1; n > oat.BusinessTokenLimit {
+		return withHint(fmt.Errorf("%s would have %d tokens: Docker Hub allows at most %d (Business)", t.Org, n, oat.BusinessTokenLimit), "remove tokens you no longer use with 'token rm'")
+	}
+	return nil
+}
+
+// update runs fn as one transaction on the store's records.
+func (c *cli) update(fn func(r *store.Records) error) error {
+	s, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	return s.Update(fn)
 }
 
 func firstErr(errs ...error) error {
@@ -217,34 +241,29 @@ func defaultMark(t oat.Token) string {
 	return ""
 }
 
-// undefault returns the other default tokens of an organization, no longer
-// default.
-func undefault(tokens []oat.Token, except string) []oat.Token {
-	var out []oat.Token
-	for _, t := range tokens {
-		if t.Default && t.Label != except {
-			t.Default = false
-			out = append(out, t)
-		}
+// loginAs points docker's Docker Hub login at org, so that docker gets
+// org's default token. It returns the organization docker was logged in as
+// before, when that was another one.
+func loginAs(r *store.Records, org string) (string, error) {
+	cur, err := r.Credential(hub.IndexServer)
+	switch {
+	case err == nil && strings.EqualFold(cur.Username, org) && (cur.Secret == "" || strings.HasPrefix(cur.Secret, oat.OATPrefix)):
+		return "", nil // already org, by its tokens
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return "", err
 	}
-	return out
-}
-
-// ensureLogin points the Docker Hub login at org when there is no login,
-// or the login is for org: docker then gets org's default token.
-func (c *cli) ensureLogin(s *store.Store, org string) error {
-	cur, err := s.Credential("docker.io")
-	if err == nil && strings.EqualFold(cur.Username, org) {
-		return nil
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err == nil {
-		fmt.Fprintf(c.Stdout, "docker was logged in to Docker Hub as %s; now as %s\n", cur.Username, org)
+	var was string
+	if err == nil && !strings.EqualFold(cur.Username, org) {
+		was = cur.Username
 	}
 	// The login entry's secret is never handed out while org has tokens.
-	return s.PutCredential(store.Credential{Server: "https://index.docker.io/v1/", Username: org, Secret: ""})
+	return was, r.PutCredential(store.Credential{Server: hub.IndexServer, Username: org})
+}
+
+func (c *cli) saySwitched(was, org string) {
+	if was != "" {
+		fmt.Fprintf(c.Stdout, "docker was logged in to Docker Hub as %s; now as %s\n", was, org)
+	}
 }
 
 // readSecret reads a secret from stdin, or prompts on the terminal when
@@ -320,31 +339,32 @@ func (c *cli) oneLabel(fs *flag.FlagSet, args []string, usage string) (string, i
 	return rest[0], 0, true
 }
 
-// tokenArg is a command's token: one LABEL argument (with --org), found
-// among the records.
-type tokenArg struct {
-	store *store.Store
-	all   []oat.Token
-	tok   oat.Token
+// tokenArg names a command's token: one LABEL argument, with --org.
+type tokenArg struct{ name, org string }
+
+// find looks the token up among the records.
+func (a tokenArg) find(all []oat.Token) (oat.Token, error) {
+	return lookup(all, a.name, a.org)
 }
 
-// pickToken adds --org to fs, parses args for one LABEL and finds it; on
-// failure it has reported and returns the exit code.
+// pickToken adds --org to fs and parses args for one LABEL; on failure it
+// has reported and returns the exit code.
 func (c *cli) pickToken(fs *flag.FlagSet, args []string) (tokenArg, int, bool) {
 	org := fs.String("org", "", "")
 	name, code, ok := c.oneLabel(fs, args, tokenUsage)
 	if !ok {
 		return tokenArg{}, code, false
 	}
-	s, all, err := c.tokenTx()
-	if err == nil {
-		var t oat.Token
-		if t, err = lookup(all, name, strings.ToLower(*org)); err == nil {
-			return tokenArg{store: s, all: all, tok: t}, 0, true
-		}
+	return tokenArg{name: name, org: strings.ToLower(*org)}, 0, true
+}
+
+// readToken reads the records and finds the token arg names.
+func (c *cli) readToken(arg tokenArg) (oat.Token, error) {
+	_, all, err := c.tokenTx()
+	if err != nil {
+		return oat.Token{}, err
 	}
-	c.fail(err, "")
-	return tokenArg{}, 1, false
+	return arg.find(all)
 }
 
 // tokenView is a token as ls --json and show --json print it: no secret,
@@ -452,7 +472,11 @@ func (c *cli) tokenShow(args []string) int {
 	if !ok {
 		return code
 	}
-	t := arg.tok
+	t, err := c.readToken(arg)
+	if err != nil {
+		c.fail(err, "")
+		return 1
+	}
 	now := c.Now()
 	if *asJSON {
 		return c.printJSON(view(t, now))
@@ -508,49 +532,52 @@ func (c *cli) tokenEdit(args []string) int {
 	if len(set) == 0 {
 		return c.usageError(errors.New("say what to change"), tokenUsage)
 	}
-	s, all, t := arg.store, arg.all, arg.tok
-	old := t
-	var err error
-	now := c.Now()
-	if set["description"] {
-		t.Description = *desc
-	}
-	switch {
-	case set["expires"] && *noExpiry:
+	if set["expires"] && *noExpiry {
 		return c.usageError(errors.New("--expires and --no-expiry contradict each other"), tokenUsage)
-	case set["expires"]:
-		if t.Expires, err = oat.ParseExpiry(*expires, now); err != nil {
-			c.fail(err, "")
-			return 1
-		}
-	case *noExpiry:
-		t.Expires = time.Time{}
-	}
-	if set["active"] {
-		t.Active = *active
 	}
 	if set["label"] {
 		if err := oat.CheckLabel(*label); err != nil {
 			c.fail(err, "")
 			return 1
 		}
-		if *label != t.Label && findLabel(forOrg(all, t.Org), *label) >= 0 {
-			c.fail(fmt.Errorf("%s already has a token labelled %q", t.Org, *label), "")
-			return 1
+	}
+	now := c.Now()
+	var t oat.Token
+	err := c.update(func(r *store.Records) error {
+		var err error
+		if t, err = arg.find(r.Tokens); err != nil {
+			return err
 		}
-		t.Label = *label
-	}
-	if sf.given(fs) {
-		if t.Scopes, err = sf.scopes(); err != nil {
-			c.fail(err, "")
-			return 1
+		old := t
+		if set["description"] {
+			t.Description = *desc
 		}
-	}
-	ch := store.TokenChange{Put: []oat.Token{t}}
-	if t.Label != old.Label {
-		ch.Remove = []oat.Token{old}
-	}
-	if err := s.ApplyTokens(ch); err != nil {
+		switch {
+		case set["expires"]:
+			if t.Expires, err = oat.ParseExpiry(*expires, now); err != nil {
+				return err
+			}
+		case *noExpiry:
+			t.Expires = time.Time{}
+		}
+		if set["active"] {
+			t.Active = *active
+		}
+		if set["label"] && *label != t.Label {
+			if findLabel(forOrg(r.Tokens, t.Org), *label) >= 0 {
+				return fmt.Errorf("%s already has a token labelled %q", t.Org, *label)
+			}
+			t.Label = *label
+			r.RemoveToken(old)
+		}
+		if sf.given(fs) {
+			if t.Scopes, err = sf.scopes(); err != nil {
+				return err
+			}
+		}
+		return r.PutToken(t)
+	})
+	if err != nil {
 		c.fail(err, "")
 		return 1
 	}
@@ -563,13 +590,25 @@ func (c *cli) tokenRemove(args []string) int {
 	if !ok {
 		return code
 	}
-	s, all, t := arg.store, arg.all, arg.tok
-	if err := s.ApplyTokens(store.TokenChange{Remove: []oat.Token{t}}); err != nil {
+	var (
+		t      oat.Token
+		others int
+	)
+	err := c.update(func(r *store.Records) error {
+		var err error
+		if t, err = arg.find(r.Tokens); err != nil {
+			return err
+		}
+		r.RemoveToken(t)
+		others = len(forOrg(r.Tokens, t.Org))
+		return nil
+	})
+	if err != nil {
 		c.fail(err, "")
 		return 1
 	}
 	fmt.Fprintf(c.Stdout, "removed token %q (%s)\n", t.Label, t.Org)
-	if t.Default && len(forOrg(all, t.Org)) > 1 {
+	if t.Default && others > 0 {
 		fmt.Fprintf(c.Stdout, "%s has no default token now; get uses another usable one. Choose with '%s token default LABEL'\n", t.Org, Program)
 	}
 	return 0
@@ -580,22 +619,31 @@ func (c *cli) tokenDefault(args []string) int {
 	if !ok {
 		return code
 	}
-	s, all, t := arg.store, arg.all, arg.tok
 	now := c.Now()
-	if !t.Usable(now) {
-		c.fail(fmt.Errorf("token %q (%s) %s", t.Label, t.Org, unusable(t, now)), "")
-		return 1
-	}
-	t.Default = true
-	ch := store.TokenChange{Put: append([]oat.Token{t}, undefault(forOrg(all, t.Org), t.Label)...)}
-	if err := s.ApplyTokens(ch); err != nil {
+	var (
+		t        oat.Token
+		switched string
+	)
+	err := c.update(func(r *store.Records) error {
+		var err error
+		if t, err = arg.find(r.Tokens); err != nil {
+			return err
+		}
+		if !t.Usable(now) {
+			return fmt.Errorf("token %q (%s) %s", t.Label, t.Org, unusable(t, now))
+		}
+		t.Default = true
+		if err := putDefault(r, t); err != nil {
+			return err
+		}
+		switched, err = loginAs(r, t.Org)
+		return err
+	})
+	if err != nil {
 		c.fail(err, "")
 		return 1
 	}
-	if err := c.ensureLogin(s, t.Org); err != nil {
-		c.fail(err, "")
-		return 1
-	}
+	c.saySwitched(switched, t.Org)
 	fmt.Fprintf(c.Stdout, "token %q is now the default of %s\n", t.Label, t.Org)
 	return 0
 }

@@ -28,7 +28,7 @@ func clockHelper(t *testing.T) (*Helper, *bytes.Buffer) {
 
 func putTokens(t *testing.T, h *Helper, tokens ...oat.Token) {
 	t.Helper()
-	if err := h.store.ApplyTokens(store.TokenChange{Put: tokens}); err != nil {
+	if err := h.store.ApplyTokens(tokens); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -59,13 +59,24 @@ func TestLoginBecomesATokenRecord(t *testing.T) {
 	if _, err := handle(t, h, "store", storeJSON("https://index.docker.io/v1/", "acme", acmeOAT)); err != nil {
 		t.Fatal(err)
 	}
-	// A new secret: a new record, not the default.
+	// A new secret (a rotated token): a new record, and the default, so
+	// that get answers with what was stored last.
 	if _, err := handle(t, h, "store", storeJSON("docker.io", "acme", "dckr_oat_second")); err != nil {
 		t.Fatal(err)
 	}
 	all, _ = h.store.Tokens()
-	if len(all) != 2 || all[1].Label != "login-20261123-2" || all[1].Default {
+	if len(all) != 2 || all[1].Label != "login-20261123-2" || !all[1].Default || all[0].Default {
 		t.Errorf("after a second login: %+v", all)
+	}
+	if out, err := handle(t, h, "get", "docker.io"); err != nil || !strings.Contains(out, "dckr_oat_second") {
+		t.Errorf("get after the rotation: %s %v", out, err)
+	}
+	// The first secret again: its record is the default once more.
+	if _, err := handle(t, h, "store", storeJSON("docker.io", "acme", acmeOAT)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := handle(t, h, "get", "docker.io"); err != nil || !strings.Contains(out, acmeOAT) {
+		t.Errorf("get after logging in with the first token again: %s %v", out, err)
 	}
 	if warnings.Len() != 0 {
 		t.Errorf("warnings for OAT logins: %q", warnings)

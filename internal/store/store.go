@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -64,6 +65,10 @@ type Store struct {
 	location string
 	notes    []string
 	log      *slog.Logger
+	// lockPath is the lock file around an OS store's read-modify-write of
+	// records ("" for stores made with New: mu serves).
+	lockPath string
+	mu       sync.Mutex
 }
 
 // Notes say why the automatic choice passed over other stores.
@@ -89,7 +94,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 		if kr != nil {
 			log.Debug("store opened", "backend", b)
-			return &Store{kr: kr, backend: b, location: "the " + b + " store", notes: notes, log: log}, nil
+			return osStore(kr, b, getenv, notes, log)
 		}
 	}
 	switch b {
@@ -117,8 +122,21 @@ func Open(cfg Config) (*Store, error) {
 			return nil, err
 		}
 		log.Debug("store opened", "backend", b)
-		return &Store{kr: kr, backend: b, location: "the " + b + " store", log: log}, nil
+		return osStore(kr, b, getenv, nil, log)
 	}
+}
+
+// RecordsLock is the lock file, in the data directory, that writers of an
+// OS store's records take.
+const RecordsLock = "records.lock"
+
+func osStore(kr keyring.Keyring, backend string, getenv func(string) string, notes []string, log *slog.Logger) (*Store, error) {
+	dirs, err := paths.Resolve(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{kr: kr, backend: backend, location: "the " + backend + " store", notes: notes, log: log,
+		lockPath: filepath.Join(dirs.Data, RecordsLock)}, nil
 }
 
 // EnvCache controls the unlock cache: "off" never uses it; a duration
@@ -183,20 +201,29 @@ func CredentialKey(server string) string {
 
 // PutCredential stores c under its server's key, replacing what was there.
 func (s *Store) PutCredential(c Credential) error {
+	item, err := credentialItem(c)
+	if err != nil {
+		return err
+	}
+	err = s.kr.Set(item)
+	s.log.Debug("stored credentials", "key", item.Key, "error", err)
+	return err
+}
+
+// credentialItem is c as a keyring item under its server's key.
+func credentialItem(c Credential) (keyring.Item, error) {
 	c.Key = CredentialKey(c.Server)
 	c.Updated = time.Now().UTC().Truncate(time.Second)
 	data, err := json.Marshal(c)
 	if err != nil {
-		return err
+		return keyring.Item{}, err
 	}
-	err = s.kr.Set(keyring.Item{
+	return keyring.Item{
 		Key:         c.Key,
 		Data:        data,
 		Label:       "Docker credentials for " + c.Server,
 		Description: "docker-credential-oat",
-	})
-	s.log.Debug("stored credentials", "key", c.Key, "error", err)
-	return err
+	}, nil
 }
 
 // Credential returns the credentials stored for server, or ErrNotFound.

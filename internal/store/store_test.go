@@ -117,7 +117,7 @@ func TestLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		toks := []oat.Token{{Org: "beta", Label: "b", Secret: "dckr_oat_b"}, {Org: "acme", Label: "a", Secret: "dckr_oat_a"}}
-		if err := s.ApplyTokens(TokenChange{Put: toks}); err != nil {
+		if err := s.ApplyTokens(toks); err != nil {
 			t.Fatal(err)
 		}
 		c, got, err := s.Login("registry-1.docker.io")

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/vault"
 )
 
 const tokenPrefix = "token/"
@@ -83,58 +81,18 @@ func decodeTokens(items []keyring.Item) ([]oat.Token, error) {
 		}
 		out = append(out, t)
 	}
-	slices.SortFunc(out, func(a, b oat.Token) int {
+	sortTokens(out)
+	return out, nil
+}
+
+// sortTokens sorts by organization and label.
+func sortTokens(tokens []oat.Token) {
+	slices.SortFunc(tokens, func(a, b oat.Token) int {
 		if c := strings.Compare(a.Org, b.Org); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Label, b.Label)
 	})
-	return out, nil
-}
-
-// TokenChange is a set of token records to write and to remove, applied
-// together.
-type TokenChange struct {
-	Put    []oat.Token
-	Remove []oat.Token // by org and label
-}
-
-// ApplyTokens writes a change: in one locked write where the backend can
-// (the file vault), else record by record.
-func (s *Store) ApplyTokens(ch TokenChange) error {
-	items := make([]keyring.Item, 0, len(ch.Put))
-	for _, t := range ch.Put {
-		data, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		items = append(items, keyring.Item{
-			Key: TokenKey(t.Org, t.Label), Data: data,
-			Label: "Docker Hub token " + t.Org + "/" + t.Label, Description: "docker-credential-oat",
-		})
-	}
-	if v, ok := s.kr.(*vault.Vault); ok {
-		return v.Batch(func(tx *vault.Tx) error {
-			for _, t := range ch.Remove {
-				tx.Remove(TokenKey(t.Org, t.Label))
-			}
-			for _, it := range items {
-				tx.Set(it)
-			}
-			return nil
-		})
-	}
-	for _, t := range ch.Remove {
-		if err := s.kr.Remove(TokenKey(t.Org, t.Label)); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
-			return err
-		}
-	}
-	for _, it := range items {
-		if err := s.kr.Set(it); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func decodeToken(key string, item keyring.Item) (oat.Token, error) {

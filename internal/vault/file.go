@@ -1,6 +1,11 @@
 package vault
 
 import (
+	"errors"
+	"time"
+
+	"github.com/oatkit/oat/internal/filelock"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,4 +52,13 @@ func removeStaleTemps(path string) {
 	for _, m := range matches {
 		_ = os.Remove(m)
 	}
+}
+
+// lockFile takes the vault's write lock, waiting up to timeout.
+func lockFile(path string, timeout time.Duration) (func(), error) {
+	unlock, err := filelock.Lock(path, timeout)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, fmt.Errorf("%w (waited %s for %s)", ErrLocked, timeout, path)
+	}
+	return unlock, err
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"time"
 )
 
 func syncDir(dir string) error {
@@ -21,35 +20,6 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync vault directory: %w", err)
 	}
 	return nil
-}
-
-// lockFile takes an exclusive flock on path, waiting up to timeout.
-func lockFile(path string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open vault lock: %w", err)
-	}
-	deadline := time.Now().Add(timeout)
-	wait := time.Millisecond
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock vault: %w", err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("%w (waited %s for %s)", ErrLocked, timeout, path)
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
-	}
 }
 
 // checkPrivate refuses a directory (or file) that other users can reach or
