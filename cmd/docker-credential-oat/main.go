@@ -8,12 +8,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/oatkit/oat/internal/helper"
+	"github.com/oatkit/oat/internal/helpercmd"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := helper.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := helpercmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

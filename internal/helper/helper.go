@@ -1,7 +1,7 @@
-// Package helper is docker-credential-oat: the credential-helper protocol
-// Docker speaks (store, get, erase, list, version, exactly as
-// github.com/docker/docker-credential-helpers/credentials defines it) and the
-// commands people run.
+// Package helper is the credential-helper protocol docker-credential-oat
+// speaks with Docker (store, get, erase, list, exactly as
+// github.com/docker/docker-credential-helpers/credentials defines it) over
+// the store: for Docker Hub, the login and the organization's tokens.
 package helper
 
 import (
@@ -32,9 +32,35 @@ type Helper struct {
 
 var _ credentials.Helper = (*Helper)(nil)
 
-// New returns a Helper over s that warns nobody (tests, library use).
-func New(s *store.Store) *Helper {
-	return &Helper{store: s, now: time.Now, note: &notifier{w: io.Discard}}
+// Program is the helper's executable name.
+const Program = "docker-credential-oat"
+
+// Config configures a Helper.
+type Config struct {
+	Store *store.Store
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	// Warnings receives warnings, one line each (nobody if nil).
+	Warnings io.Writer
+	// Quiet silences warnings (OAT_QUIET=1).
+	Quiet bool
+	// WarnedFile remembers the warnings given once a day ("" remembers
+	// nothing).
+	WarnedFile string
+	// Desktop, when set, is checked on every Docker Hub get (files only).
+	Desktop *desktop.Env
+}
+
+// New returns a Helper.
+func New(cfg Config) *Helper {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Warnings == nil {
+		cfg.Warnings = io.Discard
+	}
+	return &Helper{store: cfg.Store, now: cfg.Now, desktop: cfg.Desktop,
+		note: &notifier{w: cfg.Warnings, quiet: cfg.Quiet, state: cfg.WarnedFile, now: cfg.Now}}
 }
 
 // Add stores credentials. Every registry is kept, Docker Hub under one entry
@@ -59,8 +85,8 @@ func (h *Helper) Add(c *credentials.Credentials) error {
 		// organization docker is logged in as.
 		return r.PutCredential(store.Credential{Server: hub.IndexServer, Username: c.Username})
 	})
-	if err == nil && !picked.Usable(h.now()) {
-		h.note.say(fmt.Sprintf("token %q (%s) %s: docker gets another usable token of %s, if there is one", picked.Label, picked.Org, unusable(picked, h.now()), picked.Org))
+	if why := picked.Unusable(h.now()); err == nil && why != "" {
+		h.note.say(fmt.Sprintf("token %q (%s) %s: docker gets another usable token of %s, if there is one", picked.Label, picked.Org, why, picked.Org))
 	}
 	return err
 }
@@ -68,7 +94,7 @@ func (h *Helper) Add(c *credentials.Credentials) error {
 // recordLogin makes the record holding secret org's default: the record
 // with that secret if there is one, else a new "login-…" record.
 func recordLogin(r *store.Records, org, secret string, now time.Time) (oat.Token, error) {
-	mine := forOrg(r.Tokens, org)
+	mine := r.ForOrg(org)
 	t := oat.Token{
 		Org: org, Label: loginLabel(mine, now), Secret: secret, Created: now,
 		Active: true, Scopes: oat.UnknownScopes(), Source: "login",
@@ -80,50 +106,17 @@ func recordLogin(r *store.Records, org, secret string, now time.Time) (oat.Token
 		}
 	}
 	t.Default = true
-	return t, putDefault(r, t)
-}
-
-// putDefault writes t, its organization's default, and takes the default
-// from the organization's other records.
-func putDefault(r *store.Records, t oat.Token) error {
-	for _, other := range forOrg(r.Tokens, t.Org) {
-		if other.Default && other.Label != t.Label {
-			other.Default = false
-			if err := r.PutToken(other); err != nil {
-				return err
-			}
-		}
-	}
-	return r.PutToken(t)
+	return t, r.SetDefault(t)
 }
 
 // loginLabel is "login-YYYYMMDD-N", the first N free in tokens.
 func loginLabel(tokens []oat.Token, now time.Time) string {
 	for n := 1; ; n++ {
 		label := fmt.Sprintf("login-%s-%d", now.Format("20060102"), n)
-		if findLabel(tokens, label) < 0 {
+		if !oat.HasLabel(tokens, label) {
 			return label
 		}
 	}
-}
-
-func forOrg(all []oat.Token, org string) []oat.Token {
-	var out []oat.Token
-	for _, t := range all {
-		if t.Org == org {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func findLabel(tokens []oat.Token, label string) int {
-	for i, t := range tokens {
-		if t.Label == label {
-			return i
-		}
-	}
-	return -1
 }
 
 // Get returns the username and secret for serverURL. For Docker Hub: the
@@ -145,7 +138,7 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 	if c.Secret != "" && !strings.HasPrefix(c.Secret, oat.OATPrefix) {
 		return c.Username, c.Secret, nil // a personal access token or password: kept as it came
 	}
-	mine := forOrg(all, strings.ToLower(c.Username))
+	mine := oat.ForOrg(all, strings.ToLower(c.Username))
 	if len(mine) == 0 {
 		if c.Secret == "" { // the login's tokens are gone
 			return "", "", credentials.NewErrCredentialsNotFound()
@@ -190,7 +183,7 @@ func (h *Helper) choose(tokens []oat.Token) (oat.Token, error) {
 	for _, t := range tokens {
 		if t.Usable(now) {
 			if def != nil {
-				h.note.daily("fallback:"+def.ID(), fmt.Sprintf("the default token %q (%s) %s; using %q instead", def.Label, def.Org, unusable(*def, now), t.Label))
+				h.note.daily("fallback:"+def.ID(), fmt.Sprintf("the default token %q (%s) %s; using %q instead", def.Label, def.Org, def.Unusable(now), t.Label))
 			}
 			return pick(t), nil
 		}
@@ -200,18 +193,7 @@ func (h *Helper) choose(tokens []oat.Token) (oat.Token, error) {
 		t = *def
 	}
 	return oat.Token{}, fmt.Errorf("no usable token for %s: %q %s; add a new one with docker login -u %s, or docker-credential-oat token add",
-		t.Org, t.Label, unusable(t, now), t.Org)
-}
-
-func unusable(t oat.Token, now time.Time) string {
-	switch {
-	case t.Expired(now):
-		return "expired on " + t.Expires.Format("2006-01-02")
-	case !t.Active:
-		return "is inactive"
-	default:
-		return "has no secret stored"
-	}
+		t.Org, t.Label, t.Unusable(now), t.Org)
 }
 
 // warnDesktop warns, once a day, when docker talks to Docker Desktop.

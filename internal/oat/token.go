@@ -125,3 +125,38 @@ func SecretKind(secret string) string {
 		return "password"
 	}
 }
+
+// Unusable says why get may not hand the token out: "expired on
+// 2026-12-31", "is inactive", "has no secret stored"; "" when it may.
+func (t Token) Unusable(now time.Time) string {
+	switch {
+	case t.Expired(now):
+		return "expired on " + t.Expires.Format("2006-01-02")
+	case !t.Active:
+		return "is inactive"
+	case t.Secret == "":
+		return "has no secret stored"
+	}
+	return ""
+}
+
+// ForOrg returns the tokens of org among all.
+func ForOrg(all []Token, org string) []Token {
+	var out []Token
+	for _, t := range all {
+		if t.Org == org {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// HasLabel reports whether a token among tokens has label.
+func HasLabel(tokens []Token, label string) bool {
+	for _, t := range tokens {
+		if t.Label == label {
+			return true
+		}
+	}
+	return false
+}

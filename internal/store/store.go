@@ -177,9 +177,6 @@ func (s *Store) Backend() string { return s.backend }
 // Location is where the backend keeps its data, when it is a file.
 func (s *Store) Location() string { return s.location }
 
-// Keyring returns the backend.
-func (s *Store) Keyring() keyring.Keyring { return s.kr }
-
 // Credential is a registry's username and secret, kept opaque.
 type Credential struct {
 	// Key identifies the record; set by the store.

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/oatkit/oat/internal/filelock"
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/vault"
 )
@@ -227,4 +228,42 @@ func (s *Store) ApplyTokens(put []oat.Token, remove ...oat.Token) error {
 		}
 		return nil
 	})
+}
+
+// ForOrg returns org's token records.
+func (r *Records) ForOrg(org string) []oat.Token { return oat.ForOrg(r.Tokens, org) }
+
+// SetDefault writes t as its organization's default, and takes the default
+// from the organization's other records: the most recent explicit act picks
+// what get hands out.
+func (r *Records) SetDefault(t oat.Token) error {
+	for _, other := range r.ForOrg(t.Org) {
+		if other.Default && other.Label != t.Label {
+			other.Default = false
+			if err := r.PutToken(other); err != nil {
+				return err
+			}
+		}
+	}
+	t.Default = true
+	return r.PutToken(t)
+}
+
+// LoginAs points docker's Docker Hub login at org, so that docker gets
+// org's default token. It returns the user docker was logged in as before,
+// when that was another organization.
+func (r *Records) LoginAs(org string) (string, error) {
+	cur, err := r.Credential(hub.IndexServer)
+	switch {
+	case err == nil && strings.EqualFold(cur.Username, org) && (cur.Secret == "" || strings.HasPrefix(cur.Secret, oat.OATPrefix)):
+		return "", nil // already org, by its tokens
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", err
+	}
+	var was string
+	if err == nil && !strings.EqualFold(cur.Username, org) {
+		was = cur.Username
+	}
+	// The login's secret is never handed out while org has tokens.
+	return was, r.PutCredential(Credential{Server: hub.IndexServer, Username: org})
 }

@@ -1,10 +1,11 @@
-package helper
+package helpercmd
 
 import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,28 +16,15 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/dockerconfig"
+	"github.com/oatkit/oat/internal/helper"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/store"
-	"github.com/oatkit/oat/internal/vault"
 )
-
-const doctorUsage = `Usage: docker-credential-oat doctor [--json] [--fix]
-
-Checks what organization access tokens need on this machine and says what
-will not work, with the fix: the store and whether it unlocks, config.json's
-wiring, plaintext Docker Hub credentials in config.json, every token's expiry
-and scopes, the Docker endpoint (Docker Desktop?), and Docker Desktop policy
-files (sign-in enforcement, Settings Management: IAM and RAM apply).
-
-Exit status 0 when nothing blocks OAT use, 1 otherwise.
-
-  --json   the findings as JSON
-  --fix    move plaintext Docker Hub credentials from config.json into the store
-`
 
 // Finding statuses.
 const (
@@ -63,20 +51,35 @@ func (r *doctorReport) add(check, status, msg, fix string) {
 	r.Findings = append(r.Findings, finding{Check: check, Status: status, Message: msg, Fix: fix})
 }
 
-func (c *cli) doctor(args []string) int {
-	fs := newFlags("doctor")
-	asJSON := fs.Bool("json", false, "")
-	fix := fs.Bool("fix", false, "")
-	rest, err := parseArgs(fs, args)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected argument %q", rest[0])
+func (c *cli) doctorCommand() *command.Command {
+	return &command.Command{
+		Name:  "doctor",
+		Short: "what works here and what will not, with fixes",
+		Long: `Checks what organization access tokens need on this machine and says what
+will not work, with the fix: the store and whether it unlocks, config.json's
+wiring, plaintext Docker Hub credentials in config.json, every token's expiry
+and scopes, the Docker endpoint (Docker Desktop?), Docker Desktop policy
+files (sign-in enforcement, Settings Management: IAM and RAM apply), and
+oat-proxy's CA and HTTPS_PROXY.
+
+Exit status 0 when nothing blocks OAT use, 1 otherwise.`,
+		Flags: func(fs *flag.FlagSet) command.Runner {
+			asJSON := fs.Bool("json", false, "print the findings as JSON")
+			fix := fs.Bool("fix", false, "move plaintext Docker Hub credentials from config.json into the store")
+			return func(args []string) error {
+				if err := command.NoArgs(args); err != nil {
+					return err
+				}
+				return c.doctor(*asJSON, *fix)
+			}
+		},
 	}
-	if err != nil {
-		return c.usageError(err, doctorUsage)
-	}
+}
+
+func (c *cli) doctor(asJSON, fix bool) error {
 	var r doctorReport
 	s := c.checkStore(&r)
-	c.checkConfig(&r, s, *fix)
+	c.checkConfig(&r, s, fix)
 	if s != nil {
 		c.checkTokens(&r, s)
 	}
@@ -90,8 +93,10 @@ func (c *cli) doctor(args []string) int {
 			r.OK = false
 		}
 	}
-	if *asJSON {
-		c.printJSON(r)
+	if asJSON {
+		if err := c.printJSON(r); err != nil {
+			return err
+		}
 	} else {
 		for _, f := range r.Findings {
 			fmt.Fprintf(c.Stdout, "%-5s %-9s %s\n", strings.ToUpper(f.Status), f.Check, f.Message)
@@ -101,9 +106,9 @@ func (c *cli) doctor(args []string) int {
 		}
 	}
 	if !r.OK {
-		return 1
+		return command.ExitCode(1)
 	}
-	return 0
+	return nil
 }
 
 // checkStore opens the store and tries to unlock it; it returns the store
@@ -115,39 +120,32 @@ func (c *cli) checkStore(r *doctorReport) *store.Store {
 		r.add("store", statusFail, msg, hint)
 		return nil
 	}
-	where := "the " + s.Backend() + " store"
-	if s.Backend() == store.BackendFile {
-		where = "file vault " + s.Location()
-	}
+	d := s.Describe()
+	where := d.Where
 	for _, n := range s.Notes() {
 		r.add("store", statusInfo, "store choice: "+n, "")
 	}
-	if v, ok := s.Keyring().(*vault.Vault); ok {
-		if exists, err := v.Exists(); err == nil && !exists {
-			r.add("store", statusInfo, where+" does not exist yet; the first docker login or token add creates it", "")
-			return s
-		}
-		if d, err := v.Describe(); err == nil {
-			where += " (" + d.KDF.String() + ")"
-		}
+	if d.Vault && !d.Exists {
+		r.add("store", statusInfo, where+" does not exist yet; the first docker login or token add creates it", "")
+		return s
 	}
-	if _, err := s.Keyring().Keys(); err != nil {
+	if d.KDF != "" {
+		where += " (" + d.KDF + ")"
+	}
+	if err := s.Verify(); err != nil {
 		msg, hint := explain(err)
+		if !d.Vault {
+			msg = "a test write and read failed: " + msg
+		}
 		r.add("store", statusFail, where+": "+msg, hint)
 		return nil
 	}
-	if s.Backend() != store.BackendFile {
-		if err := store.Probe(s.Keyring()); err != nil {
-			r.add("store", statusFail, where+": a test write and read failed: "+redact.String(err.Error()), "")
-			return nil
-		}
-	}
 	r.add("store", statusOK, where+" unlocks", "")
-	if v, ok := s.Keyring().(*vault.Vault); ok {
+	if d.Vault {
 		switch {
 		case c.Getenv(store.EnvCache) == "off":
 			r.add("store", statusInfo, "unlock cache off (OAT_CACHE=off): every call runs the KDF", "")
-		case v.Unlocked():
+		case s.Describe().Unlocked:
 			r.add("store", statusOK, "unlocked: the vault key is in the kernel keyring until it expires or '"+Program+" lock'", "")
 		default:
 			r.add("store", statusInfo, "locked: every call runs the KDF", Program+" unlock --for 8h makes calls fast")
@@ -213,8 +211,7 @@ func (c *cli) checkConfig(r *doctorReport, s *store.Store, fix bool) {
 // clears it from config.json; config.json is only rewritten once all are
 // stored.
 func (c *cli) movePlaintext(s *store.Store, plain []dockerconfig.PlainAuth, data []byte, target string, perm os.FileMode) error {
-	h := c.newHelper(s)
-	h.note.quiet = true
+	h := helper.New(helper.Config{Store: s, Now: c.Now})
 	for _, p := range plain {
 		if err := h.Add(&credentials.Credentials{ServerURL: p.Key, Username: p.Username, Secret: p.Secret}); err != nil {
 			return err

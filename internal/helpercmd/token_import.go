@@ -1,10 +1,12 @@
-package helper
+package helpercmd
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
+	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/store"
@@ -17,41 +19,56 @@ type importPlan struct {
 	skipped, notices []string
 }
 
-func (c *cli) tokenImport(args []string) int {
-	fs := newFlags("token import")
-	org := fs.String("org", "", "")
-	dryRun := fs.Bool("dry-run", false, "")
-	name, code, ok := c.oneLabel(fs, args, tokenUsage)
-	if !ok {
-		return code
+func (c *cli) tokenImportCommand() *command.Command {
+	return &command.Command{
+		Name: "import", Args: "FILE|-",
+		Short: "add or update records from the JSON of Docker Hub's access-token API",
+		Long: `Reads the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens
+(or for one token) and matches its tokens to the records by organization and
+label: known ones are updated (their secret and default kept), new ones are
+added with their secret asked on the terminal, or skipped without one.
+Scope strings Docker Hub uses are mapped (repo-pull, scope-image-pull,
+image-pull: pull; likewise push); others are kept as they are. Import never
+changes which token is an organization's default; a new organization's first
+usable token becomes its default.`,
+		Flags: func(fs *flag.FlagSet) command.Runner {
+			org := fs.String("org", "", "the organization `ORG` of every token (when their resources do not say)")
+			dryRun := fs.Bool("dry-run", false, "say what would change, and change nothing")
+			return func(args []string) error {
+				if len(args) != 1 {
+					return command.Usagef("give one FILE, or - for stdin")
+				}
+				return c.tokenImport(args[0], strings.ToLower(*org), *dryRun)
+			}
+		},
 	}
+}
+
+func (c *cli) tokenImport(name, org string, dryRun bool) error {
 	data, err := c.readInput(name)
 	if err != nil {
-		c.fail(err, "")
-		return 1
+		return err
 	}
 	api, err := oat.ParseAPITokens(data)
 	if err != nil {
-		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "give the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens, or for one token")
-		return 1
+		return command.WithHint(fmt.Errorf("%s: %w", inputName(name), err), "give the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens, or for one token")
 	}
 	// The secrets of new tokens are asked for first; the plan is made
 	// again, and written, in one transaction.
-	_, all, err := c.tokenTx()
+	all, err := c.readTokens()
 	if err != nil {
-		c.fail(err, "")
-		return 1
+		return err
 	}
 	secrets := map[string]string{}
 	ask := c.askSecret
-	if name == "-" || *dryRun {
+	if name == "-" || dryRun {
 		ask = nil
 	}
-	plan, err := c.planImport(api, all, strings.ToLower(*org), secrets, ask)
-	if err == nil && !*dryRun {
+	plan, err := c.planImport(api, all, org, secrets, ask)
+	if err == nil && !dryRun {
 		err = c.update(func(r *store.Records) error {
 			var err error
-			if plan, err = c.planImport(api, r.Tokens, strings.ToLower(*org), secrets, nil); err != nil {
+			if plan, err = c.planImport(api, r.Tokens, org, secrets, nil); err != nil {
 				return err
 			}
 			for _, t := range plan.put {
@@ -63,11 +80,10 @@ func (c *cli) tokenImport(args []string) int {
 		})
 	}
 	if err != nil {
-		c.fail(fmt.Errorf("%s: %w", inputName(name), err), "nothing was imported")
-		return 1
+		return command.WithHint(fmt.Errorf("%s: %w", inputName(name), err), "nothing was imported")
 	}
 	verb := ""
-	if *dryRun {
+	if dryRun {
 		verb = "would be "
 	}
 	for _, t := range plan.updated {
@@ -82,7 +98,7 @@ func (c *cli) tokenImport(args []string) int {
 	for _, n := range plan.notices {
 		c.warn(n)
 	}
-	return 0
+	return nil
 }
 
 func inputName(name string) string {
@@ -130,7 +146,7 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, secret
 		counts[t.Org]++
 	}
 	for _, rec := range records {
-		if findLabel(forOrg(all, rec.Org), rec.Label) < 0 {
+		if !oat.HasLabel(oat.ForOrg(all, rec.Org), rec.Label) {
 			counts[rec.Org]++
 		}
 	}
@@ -148,9 +164,7 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, secret
 		hasDefault[t.Org] = true // an organization with records keeps its default, or its lack of one
 	}
 	for _, rec := range records {
-		mine := forOrg(all, rec.Org)
-		if i := findLabel(mine, rec.Label); i >= 0 {
-			old := mine[i]
+		if old, ok := findToken(all, rec.Org, rec.Label); ok {
 			rec.Secret, rec.Default, rec.Source = old.Secret, old.Default, old.Source
 			p.updated = append(p.updated, rec)
 			p.put = append(p.put, rec)
@@ -197,4 +211,14 @@ func (c *cli) askSecret(t oat.Token) (string, error) {
 		return "", errors.New("that is not an organization access token (" + oat.OATPrefix + "…)")
 	}
 	return secret, nil
+}
+
+// findToken returns org's token labelled label.
+func findToken(all []oat.Token, org, label string) (oat.Token, bool) {
+	for _, t := range all {
+		if t.Org == org && t.Label == label {
+			return t, true
+		}
+	}
+	return oat.Token{}, false
 }

@@ -1,4 +1,4 @@
-package helper
+package helpercmd
 
 import (
 	"bytes"

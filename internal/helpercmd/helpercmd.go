@@ -1,0 +1,196 @@
+// Package helpercmd is the docker-credential-oat binary: its command table
+// (the protocol verbs Docker runs, and the commands people run), the
+// process's surroundings, and the people commands, one file each.
+package helpercmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/helper"
+	"github.com/oatkit/oat/internal/keycache"
+	"github.com/oatkit/oat/internal/passphrase"
+	"github.com/oatkit/oat/internal/paths"
+	"github.com/oatkit/oat/internal/redact"
+	"github.com/oatkit/oat/internal/store"
+	"github.com/oatkit/oat/internal/vault"
+	"github.com/oatkit/oat/internal/version"
+)
+
+// Program is the helper's executable name.
+const Program = helper.Program
+
+// EnvDebug turns on diagnostics on stderr.
+const EnvDebug = "OAT_DEBUG"
+
+func init() {
+	credentials.Name = Program
+	credentials.Package = "github.com/oatkit/oat"
+	credentials.Version = version.Version()
+}
+
+// Options are the process's surroundings, replaceable in tests.
+type Options struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads the environment (os.Getenv if nil).
+	Getenv func(string) string
+	// OpenTTY opens the terminal for prompts (the controlling terminal if nil).
+	OpenTTY func() (passphrase.TTY, error)
+	// VaultParams are the KDF parameters of a new vault (the default if zero).
+	VaultParams vault.Params
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	// IsTerminal tells whether w is a terminal (for colour and prompts).
+	IsTerminal func(w any) bool
+	// SystemRoot prefixes system paths the Desktop checks read (tests).
+	SystemRoot string
+}
+
+type cli struct {
+	Options
+	ctx context.Context
+	log *slog.Logger
+}
+
+// Main runs the helper with args (without the program name) and returns the
+// exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	keycache.Harden()
+	return Run(ctx, args, Options{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// Run is Main with every surrounding given.
+func Run(ctx context.Context, args []string, opts Options) int {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IsTerminal == nil {
+		opts.IsTerminal = isTerminal
+	}
+	c := &cli{Options: opts, ctx: ctx, log: slog.New(slog.DiscardHandler)}
+	if opts.Getenv(EnvDebug) == "1" {
+		c.log = slog.New(redact.Handler(slog.NewTextHandler(opts.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	return c.program().Run(args)
+}
+
+// Table is the command table, for help, man pages and completions.
+func Table() *command.Program {
+	return (&cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard}}).program()
+}
+
+func (c *cli) program() *command.Program {
+	return &command.Program{
+		Root: &command.Command{
+			Name:  Program,
+			Short: "A Docker credential helper for Docker Hub organization access tokens (OATs).",
+			Long: `Secrets are kept encrypted: in a file vault (argon2id, XChaCha20-Poly1305)
+or an OS keyring. Docker runs store, get, erase and list with JSON on stdin
+and stdout; people run the other commands.`,
+			Sub: []*command.Command{
+				c.protocolCommand(credentials.ActionStore, "store credentials Docker sends on stdin (docker login)"),
+				c.protocolCommand(credentials.ActionGet, "print the credentials of the server named on stdin"),
+				c.protocolCommand(credentials.ActionErase, "remove the credentials of the server named on stdin (docker logout)"),
+				c.protocolCommand(credentials.ActionList, "print every stored server and its username, never a secret"),
+				versionCommand(c),
+				c.setupCommand(),
+				c.tokenCommand(),
+				c.doctorCommand(),
+				c.unlockCommand(),
+				c.lockCommand(),
+				c.resetCommand(),
+			},
+		},
+		Env: []command.EnvVar{
+			{Name: passphrase.EnvValue, Help: "the vault passphrase"},
+			{Name: passphrase.EnvFile, Help: "a file holding the vault passphrase"},
+			{Name: paths.EnvHome, Help: "keep all files here instead of the XDG directories"},
+			{Name: store.EnvBackend, Help: "the store: file, keyctl, secret-service, kwallet, pass, keychain, wincred"},
+			{Name: store.EnvKeyctlScope, Help: "the kernel keyring keyctl uses: user (default) or session"},
+			{Name: store.EnvCache, Help: "off, or a duration: unlock on the first passphrase use"},
+			{Name: EnvDebug + "=1", Help: "diagnostics on stderr (never secrets)"},
+			{Name: helper.EnvQuiet + "=1", Help: "no warnings (expiry, Docker Desktop, token kind)"},
+			{Name: "DOCKER_CONFIG", Help: "the docker configuration directory (setup, doctor)"},
+			{Name: "NO_COLOR", Help: "no colours, even on a terminal"},
+		},
+		Examples: []string{
+			Program + " setup",
+			"export OAT_PASSPHRASE_FILE=/run/secrets/oat-vault",
+			`echo "$ACME_OAT" | docker login -u acme --password-stdin`,
+			`echo "$PULL_OAT" | ` + Program + ` token add --org acme --label ci-pull --pull 'acme/*' --expires 2026-12-31`,
+			Program + " token ls",
+			Program + " doctor",
+		},
+		Stdout: c.Stdout, Stderr: c.Stderr,
+		Explain: explain,
+	}
+}
+
+func versionCommand(c *cli) *command.Command {
+	return &command.Command{
+		Name: "version", Aliases: []string{"--version", "-v"},
+		Short: "print the version",
+		Long:  "Prints the program's name, module and version, as credential helpers do.",
+		Flags: func(*flag.FlagSet) command.Runner {
+			return func(args []string) error {
+				if err := command.NoArgs(args); err != nil {
+					return err
+				}
+				return credentials.PrintVersion(c.Stdout)
+			}
+		},
+	}
+}
+
+// isTerminal reports whether v is a terminal file.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (c *cli) openStore() (*store.Store, error) {
+	return store.Open(store.Config{Getenv: c.Getenv, OpenTTY: c.OpenTTY, VaultParams: c.VaultParams, Logger: c.log})
+}
+
+// warn prints a warning on stderr, unless OAT_QUIET=1.
+func (c *cli) warn(msg string) {
+	if c.Getenv(helper.EnvQuiet) != "1" {
+		fmt.Fprintf(c.Stderr, "%s: warning: %s\n", Program, msg)
+	}
+}
+
+// explain turns an error into a message (with no secret in it) and a hint
+// saying what to do.
+func explain(err error) (msg, hint string) {
+	msg = redact.String(err.Error())
+	var (
+		corrupt *vault.CorruptError
+		perm    *vault.PermissionError
+	)
+	switch {
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return msg, "the passphrase comes from " + passphrase.EnvValue + ", " + passphrase.EnvFile + " or the terminal prompt, in that order"
+	case errors.As(err, &corrupt):
+		return msg, "the file is left as it is; '" + Program + " reset --yes' moves it aside and starts an empty vault"
+	case errors.As(err, &perm):
+		return msg, ""
+	case errors.Is(err, vault.ErrLocked):
+		return msg, "another docker-credential-oat is writing the vault; try again, or look for a stuck process"
+	}
+	return msg, ""
+}
