@@ -77,20 +77,32 @@ type Result struct {
 // looks for every file-based sign of Docker Desktop.
 func Detect(env Env) Result {
 	env = env.withDefaults()
-	var r Result
+	var problems []string
 	cfg, err := readConfig(env.ConfigDir)
 	if err != nil {
-		r.Problems = append(r.Problems, err.Error())
+		problems = append(problems, err.Error())
 	}
-	r.Endpoint = resolve(env, cfg, &r)
+	ep, err := resolve(env, cfg)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	r := Judge(env, ep, cfg.CredsStore)
+	r.Problems = append(problems, r.Problems...)
+	return r
+}
 
+// Judge looks for every file-based sign of Docker Desktop, given the
+// endpoint the CLI talks to and config.json's credsStore.
+func Judge(env Env, ep Endpoint, credsStore string) Result {
+	env = env.withDefaults()
+	r := Result{Endpoint: ep}
 	if name := r.Endpoint.Context; name == "desktop-linux" || name == "desktop-windows" {
 		r.add("the current docker context is " + name + ", Docker Desktop's")
 	}
 	if why := desktopHost(env, r.Endpoint.Host); why != "" {
 		r.add("the docker endpoint " + r.Endpoint.Host + " " + why)
 	}
-	if s := strings.TrimSuffix(cfg.CredsStore, ".exe"); s == "desktop" {
+	if s := strings.TrimSuffix(credsStore, ".exe"); s == "desktop" {
 		r.add(`config.json has credsStore "desktop", Docker Desktop's credential store`)
 	}
 	return r
@@ -124,10 +136,10 @@ func readConfig(dir string) (configFile, error) {
 // resolve follows the docker CLI: DOCKER_HOST (unless DOCKER_CONTEXT is
 // set), then DOCKER_CONTEXT, then config.json's currentContext, then the
 // default context.
-func resolve(env Env, cfg configFile, r *Result) Endpoint {
+func resolve(env Env, cfg configFile) (Endpoint, error) {
 	host, ctx := env.Getenv("DOCKER_HOST"), env.Getenv("DOCKER_CONTEXT")
 	if host != "" && ctx == "" {
-		return Endpoint{Context: "default", Host: host, Source: "DOCKER_HOST"}
+		return Endpoint{Context: "default", Host: host, Source: "DOCKER_HOST"}, nil
 	}
 	source := "DOCKER_CONTEXT"
 	if ctx == "" {
@@ -138,18 +150,16 @@ func resolve(env Env, cfg configFile, r *Result) Endpoint {
 			source = "default"
 		}
 		if host != "" {
-			return Endpoint{Context: "default", Host: host, Source: "DOCKER_HOST"}
+			return Endpoint{Context: "default", Host: host, Source: "DOCKER_HOST"}, nil
 		}
-		return Endpoint{Context: "default", Host: defaultHost(env.GOOS), Source: source}
+		return Endpoint{Context: "default", Host: DefaultHost(env.GOOS), Source: source}, nil
 	}
 	h, err := contextHost(env.ConfigDir, ctx)
-	if err != nil {
-		r.Problems = append(r.Problems, err.Error())
-	}
-	return Endpoint{Context: ctx, Host: h, Source: source}
+	return Endpoint{Context: ctx, Host: h, Source: source}, err
 }
 
-func defaultHost(goos string) string {
+// DefaultHost is the engine's address without a context on goos.
+func DefaultHost(goos string) string {
 	if goos == "windows" {
 		return "npipe:////./pipe/docker_engine"
 	}

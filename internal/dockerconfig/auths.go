@@ -1,11 +1,7 @@
 package dockerconfig
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/oatkit/oat/internal/hub"
 )
@@ -30,53 +26,6 @@ func (w Wiring) HubHelper() string {
 		return h
 	}
 	return w.CredsStore
-}
-
-type authEntry struct {
-	Auth          string `json:"auth"`
-	Username      string `json:"username"`
-	Password      string `json:"password"`
-	IdentityToken string `json:"identitytoken"`
-}
-
-// Inspect reads the wiring and the plaintext Docker Hub credentials of a
-// config.json (empty is fine).
-func Inspect(config []byte) (Wiring, []PlainAuth, error) {
-	if _, err := parseObject(config); err != nil {
-		return Wiring{}, nil, err
-	}
-	var cfg struct {
-		CredsStore  string               `json:"credsStore"`
-		CredHelpers map[string]string    `json:"credHelpers"`
-		Auths       map[string]authEntry `json:"auths"`
-	}
-	if len(strings.TrimSpace(string(config))) > 0 {
-		if err := json.Unmarshal(config, &cfg); err != nil {
-			return Wiring{}, nil, err
-		}
-	}
-	var plain []PlainAuth
-	for key, a := range cfg.Auths {
-		if !hub.ParseServer(key).Hub {
-			continue
-		}
-		p := PlainAuth{Key: key, Username: a.Username, Secret: a.Password}
-		if a.Auth != "" {
-			raw, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return Wiring{}, nil, fmt.Errorf("auths[%q].auth is not base64", key)
-			}
-			p.Username, p.Secret, _ = strings.Cut(string(raw), ":")
-		}
-		if a.IdentityToken != "" {
-			p.Secret = a.IdentityToken
-		}
-		if p.Secret != "" {
-			plain = append(plain, p)
-		}
-	}
-	slices.SortFunc(plain, func(a, b PlainAuth) int { return strings.Compare(a.Key, b.Key) })
-	return Wiring{CredsStore: cfg.CredsStore, CredHelpers: cfg.CredHelpers}, plain, nil
 }
 
 // ClearAuths empties the auths entries under keys ({} is what docker

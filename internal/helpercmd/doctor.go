@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/desktop"
+	"github.com/oatkit/oat/internal/dockercli"
 	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/helper"
 	"github.com/oatkit/oat/internal/oat"
@@ -167,9 +169,10 @@ func (c *cli) checkConfig(r *doctorReport, s *store.Store, fix bool) {
 		r.add("config", statusFail, fmt.Sprintf("read %s: %v", path, err), "")
 		return
 	}
-	wiring, plain, err := dockerconfig.Inspect(data)
+	// What docker makes of the file, through docker/cli itself.
+	wiring, plain, err := dockercli.Config(dir)
 	if err != nil {
-		r.add("config", statusFail, fmt.Sprintf("%s: %v", path, err), "fix the file by hand; docker cannot read it either")
+		r.add("config", statusFail, err.Error(), "fix the file by hand; docker cannot read it either")
 		return
 	}
 	switch h := wiring.HubHelper(); h {
@@ -278,11 +281,12 @@ func anyUsable(all []oat.Token, org string, now time.Time) bool {
 
 func (c *cli) checkEndpoint(r *doctorReport) {
 	env := c.desktopEnv()
-	d := desktop.Detect(env)
-	for _, p := range d.Problems {
-		r.add("endpoint", statusWarn, p, "")
+	// The endpoint as the docker CLI resolves it, through docker/cli.
+	ep, credsStore, err := dockercli.Endpoint(env.ConfigDir, c.Getenv, desktop.DefaultHost(runtime.GOOS))
+	if err != nil {
+		r.add("endpoint", statusWarn, err.Error(), "")
 	}
-	ep := d.Endpoint
+	d := desktop.Judge(env, ep, credsStore)
 	where := fmt.Sprintf("docker endpoint %s (context %s, from %s)", ep.Host, ep.Context, ep.Source)
 	if d.Desktop {
 		r.add("endpoint", statusFail, where+" is Docker Desktop: "+strings.Join(d.Signals, "; ")+". "+desktop.Docs,
