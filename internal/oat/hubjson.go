@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/oatkit/oat/internal/hub"
 )
 
 // APIToken is one token as Docker Hub's organization access-token API
@@ -69,9 +71,9 @@ func ParseAPITokens(data []byte) ([]APIToken, error) {
 func scopeAction(s string) string {
 	switch strings.ToLower(s) {
 	case "repo-pull", "image-pull", "scope-image-pull", "pull":
-		return ActionPull
+		return hub.ActionPull
 	case "repo-push", "image-push", "scope-image-push", "push":
-		return ActionPush
+		return hub.ActionPush
 	}
 	return ""
 }
@@ -125,11 +127,11 @@ func (t APIToken) Record(org string, now time.Time) (Token, error) {
 			case "TYPE_REPO":
 				action := scopeAction(s)
 				switch {
-				case action == ActionPull && r.Path == "*/*/public":
+				case action == hub.ActionPull && r.Path == "*/*/public":
 					rec.Scopes.PublicRead = true
-				case action == ActionPull:
+				case action == hub.ActionPull:
 					pull = append(pull, r.Path)
-				case action == ActionPush:
+				case action == hub.ActionPush:
 					push = append(push, r.Path)
 				default:
 					rec.Scopes.Other = append(rec.Scopes.Other, r.Path+":"+s)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/oatkit/oat/internal/hub"
 )
 
 func TestNormalizeRepo(t *testing.T) {
@@ -84,20 +85,20 @@ func TestScopes(t *testing.T) {
 		repo, action string
 		public, want bool
 	}{
-		{"acme/app", ActionPush, false, true},
-		{"acme/other", ActionPull, false, true},
-		{"acme/other", ActionPush, false, false},
-		{"library/alpine", ActionPull, true, true},
-		{"library/nginx", ActionPull, true, true}, // public read
-		{"library/nginx", ActionPull, false, false},
-		{"library/nginx", ActionPush, true, false},
-		{"acmeco/app", ActionPull, false, false},
+		{"acme/app", hub.ActionPush, false, true},
+		{"acme/other", hub.ActionPull, false, true},
+		{"acme/other", hub.ActionPush, false, false},
+		{"library/alpine", hub.ActionPull, true, true},
+		{"library/nginx", hub.ActionPull, true, true}, // public read
+		{"library/nginx", hub.ActionPull, false, false},
+		{"library/nginx", hub.ActionPush, true, false},
+		{"acmeco/app", hub.ActionPull, false, false},
 	} {
 		if got := s.Allows(tt.repo, tt.action, tt.public); got != tt.want {
 			t.Errorf("Allows(%s, %s, public=%v) = %v", tt.repo, tt.action, tt.public, got)
 		}
 	}
-	if !UnknownScopes().Allows("x/y", ActionPush, false) {
+	if !UnknownScopes().Allows("x/y", hub.ActionPush, false) {
 		t.Error("unknown scopes must allow")
 	}
 	if got := s.Summary(); got != "pull acme/*,library/alpine; push acme/app; public read; member-read" {

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/oatkit/oat/internal/hub"
 )
 
 // MaxRepos is how many repositories one token may name (Docker Hub's limit).
@@ -20,17 +22,6 @@ const (
 	BusinessTokenLimit = 100
 )
 
-// component is a path component of a repository name, as the distribution
-// reference grammar defines it.
-// (Compiled on first use: get never needs it, and compiling at start-up
-// would cost every call.)
-var component = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-})
-
-// hubPrefixes are the registry prefixes Docker strips from a Hub name.
-var hubPrefixes = []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/", "registry.hub.docker.com/"}
-
 // NormalizeRepo returns a Docker Hub repository name as Docker sends it on
 // the wire: "alpine" → "library/alpine", "Docker.io/Acme/App" → "acme/app".
 // "acme/*" stands for every repository of acme and is kept. An invalid name
@@ -38,7 +29,7 @@ var hubPrefixes = []string{"docker.io/", "index.docker.io/", "registry-1.docker.
 func NormalizeRepo(s string) (string, error) {
 	in := s
 	s = strings.ToLower(strings.TrimSpace(s))
-	for _, p := range hubPrefixes {
+	for _, p := range hub.RepoPrefixes {
 		s = strings.TrimPrefix(s, p)
 	}
 	switch {
@@ -48,7 +39,7 @@ func NormalizeRepo(s string) (string, error) {
 		return "", fmt.Errorf("repository %q: give the repository only, without a digest", in)
 	case strings.Contains(s, ":"):
 		return "", fmt.Errorf("repository %q: give the repository only, without a tag or registry port", in)
-	case len(s) > 255:
+	case len(s) > hub.MaxNameLength:
 		return "", fmt.Errorf("repository %q: longer than 255 characters", in)
 	}
 	parts := strings.Split(s, "/")
@@ -58,7 +49,7 @@ func NormalizeRepo(s string) (string, error) {
 	if len(parts) != 2 {
 		return "", fmt.Errorf("repository %q: Docker Hub repositories are NAMESPACE/NAME (or NAME for an official image)", in)
 	}
-	if !component().MatchString(parts[0]) {
+	if !hub.ValidComponent(parts[0]) {
 		return "", fmt.Errorf("repository %q: namespace %q must be lowercase letters and digits, separated by '.', '_', '__' or '-'", in, parts[0])
 	}
 	if parts[1] == "*" {
@@ -67,7 +58,7 @@ func NormalizeRepo(s string) (string, error) {
 		}
 		return parts[0] + "/*", nil
 	}
-	if !component().MatchString(parts[1]) {
+	if !hub.ValidComponent(parts[1]) {
 		return "", fmt.Errorf("repository %q: name %q must be lowercase letters and digits, separated by '.', '_', '__' or '-'", in, parts[1])
 	}
 	return parts[0] + "/" + parts[1], nil

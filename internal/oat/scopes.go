@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// Actions a repository scope grants.
-const (
-	ActionPull = "pull"
-	ActionPush = "push"
+	"github.com/oatkit/oat/internal/hub"
 )
 
 // OrgScopes are the organization-management scopes Docker Hub offers.
@@ -100,11 +96,11 @@ func (s Scopes) Allows(repo, action string, public bool) bool {
 		if !MatchRepo(rs.Repo, repo) {
 			continue
 		}
-		if (action == ActionPull && rs.Pull) || (action == ActionPush && rs.Push) {
+		if (action == hub.ActionPull && rs.Pull) || (action == hub.ActionPush && rs.Push) {
 			return true
 		}
 	}
-	return action == ActionPull && public && s.PublicRead
+	return action == hub.ActionPull && public && s.PublicRead
 }
 
 // Summary is a short text for a table: "pull acme/*; push acme/app; public read".

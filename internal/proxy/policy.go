@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/registry"
 )
@@ -38,7 +39,7 @@ func Decide(t oat.Token, need []registry.Access) Decision {
 func check(t oat.Token, repo, action string) (Decision, bool) {
 	switch action {
 	case registry.Pull:
-		if t.Scopes.Allows(repo, oat.ActionPull, false) {
+		if t.Scopes.Allows(repo, hub.ActionPull, false) {
 			return Decision{}, true
 		}
 		// Whether a repository is public is the Hub's to say (official
@@ -47,7 +48,7 @@ func check(t oat.Token, repo, action string) (Decision, bool) {
 			return Decision{}, true
 		}
 	case registry.Push:
-		if t.Scopes.Allows(repo, oat.ActionPush, false) {
+		if t.Scopes.Allows(repo, hub.ActionPush, false) {
 			return Decision{}, true
 		}
 	}

@@ -318,18 +318,11 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 	return resp
 }
 
-// Realm and Service are Docker Hub's token service, as its registry names
-// them in challenges.
-const (
-	Realm   = "https://auth.docker.io/token"
-	Service = "registry.docker.io"
-)
-
 // challenge is the 401 Docker Hub's registry answers a request without a
 // bearer token with.
 func challenge(r *http.Request, req registry.Request) *http.Response {
 	resp := registryError(r, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required", nil)
-	resp.Header.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, Realm, Service, strings.Join(req.Scopes(), " ")))
+	resp.Header.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, hub.Realm, hub.Service, strings.Join(req.Scopes(), " ")))
 	return resp
 }
 

@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/registry/handlers"
+
+	"github.com/oatkit/oat/internal/hub"
 )
 
 // The names the registry's token auth is configured with, as Docker Hub's.
 const (
-	Realm   = "https://auth.docker.io/token"
-	Service = "registry.docker.io"
+	Realm   = hub.Realm
+	Service = hub.Service
 	issuer  = "auth.docker.io (stand-in)"
 )
 
