@@ -37,6 +37,9 @@ type Command struct {
 	// Raw commands get their arguments as they are, unparsed (the
 	// credential-helper verbs, whose input is on stdin).
 	Raw bool
+	// FlagsFirst commands take flags before their first argument only:
+	// what follows belongs to a command they run ("run -- crane push -v").
+	FlagsFirst bool
 	// Sub are the subcommands.
 	Sub []*Command
 }
@@ -133,7 +136,13 @@ func (p *Program) Run(args []string) int {
 		}
 		return p.report(path, run(args))
 	}
-	rest, err := Parse(fs, args)
+	var rest []string
+	if cmd.FlagsFirst {
+		err = fs.Parse(args)
+		rest = fs.Args()
+	} else {
+		rest, err = Parse(fs, args)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		p.Help(p.Stdout, path)
 		return 0

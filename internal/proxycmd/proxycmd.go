@@ -32,6 +32,8 @@ type Options struct {
 	// Reload receives a value for every request to read the token records
 	// again and reopen the audit log (SIGHUP; the process's own if nil).
 	Reload <-chan os.Signal
+	// Environ is the environment run passes on (os.Environ if nil).
+	Environ func() []string
 }
 
 type cli struct {
@@ -78,6 +80,8 @@ Clients use it with HTTPS_PROXY=http://127.0.0.1:3128 and trust the CA that
 same OAT_PASSPHRASE, OAT_PASSPHRASE_FILE or terminal prompt).`,
 			Sub: []*command.Command{
 				c.serveCommand(),
+				c.runCommand(),
+				c.envCommand(),
 				c.caCommand(),
 				c.versionCommand(),
 			},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/proxy"
+	"github.com/oatkit/oat/internal/proxyauth"
 	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/version"
 )
@@ -36,14 +37,15 @@ func (c *cli) serveCommand() *command.Command {
 checks each request against the scopes of the token whose secret the client
 sent, refuses an out-of-scope one with a registry error before anything is
 sent upstream, and tunnels every other host untouched. It prints
-HTTPS_PROXY=… for clients on stdout. SIGHUP reads the token records again.`,
+HTTPS_PROXY=… for clients on stdout. SIGHUP reads the token records again.
+
+It listens on loopback only, unless --allow-remote is given too; a Unix
+socket (unix:PATH) is made 0600, for clients of the same user.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			var o serveOptions
-			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on, host:port (default "+DefaultListen+", or $"+EnvListen+")")
-			fs.StringVar(&o.auditPath, "audit-log", "", "append one JSON line per decision to `FILE` (0600)")
-			fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to hosts other than Docker Hub's instead of tunnelling them")
-			o.upstreams = upstreams{}
-			fs.Var(o.upstreams, "upstream", "dial `HOST=ADDR` for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)")
+			o.register(fs)
+			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
+			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
@@ -54,10 +56,18 @@ HTTPS_PROXY=… for clients on stdout. SIGHUP reads the token records again.`,
 	}
 }
 
+// serveOptions are the flags serve and run share.
 type serveOptions struct {
 	listen, auditPath string
-	deny              bool
+	deny, allowRemote bool
 	upstreams         upstreams
+}
+
+func (o *serveOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.auditPath, "audit-log", "", "append one JSON line per decision to `FILE` (0600)")
+	fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to hosts other than Docker Hub's instead of tunnelling them")
+	o.upstreams = upstreams{}
+	fs.Var(o.upstreams, "upstream", "dial `HOST=ADDR` for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)")
 }
 
 // upstreams is the repeatable --upstream HOST=ADDR flag.
@@ -77,49 +87,86 @@ func (u upstreams) Set(s string) error {
 	return nil
 }
 
-func (c *cli) serve(o serveOptions) error {
-	addr := o.listen
-	if addr == "" {
-		addr = c.Getenv(EnvListen)
+// listenAddr is where serve listens: --listen, $OAT_PROXY_LISTEN, the
+// default.
+func (c *cli) listenAddr(flagValue string) string {
+	for _, a := range []string{flagValue, c.Getenv(EnvListen)} {
+		if a != "" {
+			return a
+		}
 	}
-	if addr == "" {
-		addr = DefaultListen
-	}
-	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	return DefaultListen
+}
 
-	ca, _, err := c.loadCA()
+func (c *cli) serve(o serveOptions) error {
+	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	inst, err := c.start(o, c.listenAddr(o.listen), "", log)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", inst.addr)
+	select {
+	case err := <-inst.errc:
+		inst.stop()
+		return err
+	case <-c.ctx.Done():
+	}
+	inst.stop()
+	return nil
+}
+
+// instance is a running proxy.
+type instance struct {
+	addr string
+	srv  *http.Server
+	errc chan error
+	log  *slog.Logger
+	done []func()
+}
+
+// start opens everything the proxy needs and serves on addr; with a
+// secret, every client must send it (Proxy-Authorization).
+func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *instance, err error) {
+	inst := &instance{log: log, errc: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			inst.release()
+		}
+	}()
+	ca, _, err := c.loadCA()
+	if err != nil {
+		return nil, err
 	}
 	src, err := openTokens(c.Getenv, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	debug.FreeOSMemory() // the vault's KDF memory is not needed again
 	var audit io.Writer
 	if o.auditPath != "" {
 		f, err := os.OpenFile(o.auditPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer f.Close()
+		inst.done = append(inst.done, func() { f.Close() })
 		audit = f
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr, o.allowRemote)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-		log.Warn("listening beyond loopback: anyone who can reach this address can use the proxy", "addr", ln.Addr().String())
+	inst.addr = ln.Addr().String()
+	var h http.Handler = proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Audit: audit, Log: log})
+	if secret != "" {
+		h = proxyauth.Require(secret, h)
 	}
-	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Audit: audit, Log: log})
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	inst.srv = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	hup := c.Reload
 	if hup == nil {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGHUP)
-		defer signal.Stop(ch)
+		inst.done = append(inst.done, func() { signal.Stop(ch) })
 		hup = ch
 	}
 	go func() {
@@ -128,21 +175,64 @@ func (c *cli) serve(o serveOptions) error {
 			log.Info("reloading the token records (SIGHUP)")
 		}
 	}()
+	log.Info("oat-proxy listening", "addr", inst.addr, "ca", ca.CertPath, "version", version.Version())
+	go func() { inst.errc <- inst.srv.Serve(ln) }()
+	return inst, nil
+}
 
-	log.Info("oat-proxy listening", "addr", ln.Addr().String(), "ca", ca.CertPath, "version", version.Version())
-	fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-c.ctx.Done():
+// listen listens on addr: unix:PATH (0600), or host:port, which must be
+// loopback unless allowRemote.
+func listen(addr string, allowRemote bool) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			_ = os.Remove(path) // a socket left by an earlier run
+		}
+		restore := privateUmask()
+		ln, err := net.Listen("unix", path)
+		restore()
+		if err != nil {
+			return nil, err
+		}
+		return ln, os.Chmod(path, 0o600)
 	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, command.Usagef("--listen %q: give host:port or unix:PATH", addr)
+	}
+	if !allowRemote && !isLoopback(host) {
+		return nil, command.WithHint(fmt.Errorf("refusing to listen on %s: other hosts could reach it", addr),
+			"listen on 127.0.0.1 or ::1 (the default), on unix:PATH, or add --allow-remote if other hosts must use this proxy")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// stop shuts the server down, letting requests in flight finish for a
+// while.
+func (i *instance) stop() {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		_ = srv.Close()
+	if err := i.srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		_ = i.srv.Close()
 	}
-	log.Info("oat-proxy stopped")
-	return nil
+	i.release()
+	i.log.Info("oat-proxy stopped")
+}
+
+func (i *instance) release() {
+	for _, f := range i.done {
+		f()
+	}
+	i.done = nil
 }

@@ -1,0 +1,127 @@
+// Package proxyauth is oat-proxy's own access control: a secret of the
+// proxy's (not a token's) that every client must send as
+// Proxy-Authorization: Basic, so that nobody else who can reach the proxy
+// borrows the tokens it injects.
+package proxyauth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// File is the proxy secret's file name in the configuration directory.
+const File = "oat-proxy-secret"
+
+// Username is the user name clients send with the secret (any is accepted).
+const Username = "oat"
+
+// New makes a random secret.
+func New() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// LoadOrCreate reads the secret in dir, making it (0600) on first use. A
+// file that others may read is refused.
+func LoadOrCreate(dir string) (secret string, created bool, err error) {
+	path := filepath.Join(dir, File)
+	secret, err = Load(dir)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return secret, false, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", false, err
+	}
+	secret = New()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // made meanwhile by another start
+		secret, err = Load(dir)
+		return secret, false, err
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	return secret, true, f.Close()
+}
+
+// Load reads the secret in dir.
+func Load(dir string) (string, error) {
+	path := filepath.Join(dir, File)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s may be read by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) < 16 {
+		return "", fmt.Errorf("%s holds no usable secret; remove it and start oat-proxy again", path)
+	}
+	return s, nil
+}
+
+// Require lets through only requests whose Proxy-Authorization is Basic
+// with secret as the password (any user name), compared in constant time;
+// others get 407 with a hint. The header is removed before h sees the
+// request.
+func Require(secret string, h http.Handler) http.Handler {
+	want := []byte(secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pass, ok := parseBasic(r.Header.Get("Proxy-Authorization"))
+		if !ok || subtle.ConstantTimeCompare([]byte(pass), want) != 1 {
+			w.Header().Set("Proxy-Authenticate", `Basic realm="oat-proxy"`)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusProxyAuthRequired)
+			msg := "oat-proxy requires its proxy secret: set HTTPS_PROXY=http://" + Username + ":SECRET@" + r.Host + " (eval \"$(oat-proxy env)\" prints it)"
+			if ok {
+				msg = "oat-proxy: wrong proxy secret; eval \"$(oat-proxy env)\" prints the right HTTPS_PROXY"
+			}
+			fmt.Fprintln(w, msg)
+			return
+		}
+		r.Header.Del("Proxy-Authorization")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func parseBasic(h string) (user, pass string, ok bool) {
+	scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
+	if !found || !strings.EqualFold(scheme, "basic") {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(raw), ":")
+}
+
+// URL is the proxy URL clients use: http://oat:SECRET@addr, or
+// http://addr without a secret.
+func URL(addr, secret string) string {
+	if secret == "" {
+		return "http://" + addr
+	}
+	return "http://" + Username + ":" + secret + "@" + addr
+}

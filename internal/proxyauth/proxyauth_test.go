@@ -1,0 +1,76 @@
+package proxyauth
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRequire(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-s3cret-s3cret"
+	var seen http.Header
+	h := Require(secret, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	tests := []struct {
+		name, header string
+		want         int
+	}{
+		{"none", "", http.StatusProxyAuthRequired},
+		{"wrong", basic("oat", "nope"), http.StatusProxyAuthRequired},
+		{"prefix of the secret", basic("oat", secret[:10]), http.StatusProxyAuthRequired},
+		{"bearer", "Bearer " + secret, http.StatusProxyAuthRequired},
+		{"not base64", "Basic %%%", http.StatusProxyAuthRequired},
+		{"right", basic("oat", secret), http.StatusOK},
+		{"any user", basic("ci", secret), http.StatusOK},
+		{"scheme in any case", strings.Replace(basic("x", secret), "Basic", "bAsIc", 1), http.StatusOK},
+	}
+	for _, tt := range tests {
+		seen = nil
+		r := httptest.NewRequest(http.MethodConnect, "http://registry-1.docker.io:443", nil)
+		if tt.header != "" {
+			r.Header.Set("Proxy-Authorization", tt.header)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.want)
+		}
+		if tt.want == http.StatusProxyAuthRequired {
+			if seen != nil || w.Header().Get("Proxy-Authenticate") == "" || strings.Contains(w.Body.String(), secret) {
+				t.Errorf("%s: passed on, or no challenge, or the secret in the body: %q", tt.name, w.Body.String())
+			}
+		} else if seen.Get("Proxy-Authorization") != "" {
+			t.Errorf("%s: the proxy secret went on to the handler", tt.name)
+		}
+	}
+}
+
+func TestLoadOrCreate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "cfg")
+	s1, created, err := LoadOrCreate(dir)
+	if err != nil || !created || len(s1) < 40 {
+		t.Fatalf("first: %q %v %v", s1, created, err)
+	}
+	fi, _ := os.Stat(filepath.Join(dir, File))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %o", fi.Mode().Perm())
+	}
+	s2, created, err := LoadOrCreate(dir)
+	if err != nil || created || s2 != s1 {
+		t.Fatalf("second: %v %v, same %v", created, err, s2 == s1)
+	}
+	if err := os.Chmod(filepath.Join(dir, File), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreate(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable secret: %v", err)
+	}
+}

@@ -1,0 +1,62 @@
+package proxycmd
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/oatkit/oat/internal/proxyauth"
+)
+
+// TestProxySecretRequired: a proxy started with a secret (run's, or
+// serve's with injection) answers 407 to clients without it, on CONNECT and
+// on plain requests, and serves those with it.
+func TestProxySecretRequired(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OAT_HOME": t.TempDir(), "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
+	c := &cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Reload: make(chan os.Signal)}, ctx: context.Background()}
+	secret := proxyauth.New()
+	inst, err := c.start(serveOptions{upstreams: upstreams{}}, "127.0.0.1:0", secret, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.stop()
+	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "reached") }))
+	defer target.Close()
+
+	get := func(proxyURL string) (string, error) {
+		u, _ := url.Parse(proxyURL)
+		tr := target.Client().Transport.(*http.Transport).Clone()
+		tr.Proxy = http.ProxyURL(u)
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get(target.URL)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), nil
+	}
+	if body, err := get(proxyauth.URL(inst.addr, secret)); err != nil || body != "reached" {
+		t.Errorf("with the secret: %q %v", body, err)
+	}
+	for _, u := range []string{"http://" + inst.addr, proxyauth.URL(inst.addr, "wrong-secret-wrong-secret")} {
+		if _, err := get(u); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+			t.Errorf("CONNECT through %s: %v, want 407", strings.Replace(u, secret, "SECRET", 1), err)
+		}
+	}
+	resp, err := http.Get("http://" + inst.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusProxyAuthRequired {
+		t.Errorf("a plain request without the secret: %d", resp.StatusCode)
+	}
+}

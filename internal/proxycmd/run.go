@@ -1,0 +1,115 @@
+package proxycmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/proxyauth"
+	"github.com/oatkit/oat/internal/redact"
+)
+
+func (c *cli) runCommand() *command.Command {
+	return &command.Command{
+		Name: "run", Args: "-- CMD [ARG...]", FlagsFirst: true,
+		Short: "run a command with its own proxy: start, run, stop, exit with its status",
+		Long: `Starts the proxy on a free loopback port with a fresh one-time proxy
+secret, runs CMD with HTTPS_PROXY, https_proxy and SSL_CERT_FILE set for it,
+forwards signals to it, stops the proxy when it ends and exits with its
+status. The secret lives in memory only, for this run; the tokens never
+reach CMD.
+
+  oat-proxy run -- crane pull acme/app:1 app.tar
+  oat-proxy run --deny-other-hosts --audit-log audit.jsonl -- docker buildx build .`,
+		Flags: func(fs *flag.FlagSet) command.Runner {
+			var o serveOptions
+			o.register(fs)
+			return func(args []string) error {
+				if len(args) == 0 {
+					return command.Usagef("give the command to run, after --")
+				}
+				return c.run(o, args)
+			}
+		},
+	}
+}
+
+func (c *cli) run(o serveOptions, argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "%s: error: %v\n", Program, err)
+		return command.ExitCode(127)
+	}
+	level := slog.LevelWarn
+	if c.Getenv("OAT_DEBUG") == "1" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level})))
+	secret := proxyauth.New()
+	inst, err := c.start(o, "127.0.0.1:0", secret, log)
+	if err != nil {
+		return err
+	}
+	defer inst.stop()
+	ca, _, err := c.loadCA()
+	if err != nil {
+		return err
+	}
+	bundle, err := c.bundle(ca)
+	if err != nil {
+		return err
+	}
+	url := proxyauth.URL(inst.addr, secret)
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.Env = append(c.environ(), "HTTPS_PROXY="+url, "https_proxy="+url, "SSL_CERT_FILE="+bundle)
+
+	// Signals go to CMD, which decides; the proxy stops when CMD has.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return command.ExitCode(128 + int(ws.Signal()))
+		}
+		return command.ExitCode(exit.ExitCode())
+	}
+	return err
+}
+
+// environ is the process's environment, without the variables run sets.
+func (c *cli) environ() []string {
+	env := os.Environ
+	if c.Environ != nil {
+		env = c.Environ
+	}
+	var out []string
+	for _, kv := range env() {
+		switch name, _, _ := strings.Cut(kv, "="); name {
+		case "HTTPS_PROXY", "https_proxy", "SSL_CERT_FILE":
+		default:
+			out = append(out, kv)
+		}
+	}
+	return out
+}
