@@ -34,6 +34,12 @@ type Options struct {
 	Reload <-chan os.Signal
 	// Environ is the environment run passes on (os.Environ if nil).
 	Environ func() []string
+	// SystemRoot prefixes the system paths trust writes and reads (tests).
+	SystemRoot string
+	// RunCommand runs a program for trust (exec if nil; tests).
+	RunCommand func(argv []string) error
+	// Euid is the effective user ID (os.Geteuid if nil; tests).
+	Euid func() int
 }
 
 type cli struct {
@@ -55,6 +61,9 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Euid == nil {
+		opts.Euid = os.Geteuid
 	}
 	c := &cli{Options: opts, ctx: ctx}
 	return c.program().Run(args)
@@ -82,6 +91,7 @@ same OAT_PASSPHRASE, OAT_PASSPHRASE_FILE or terminal prompt).`,
 				c.serveCommand(),
 				c.runCommand(),
 				c.envCommand(),
+				c.trustCommand(),
 				c.caCommand(),
 				c.versionCommand(),
 			},

@@ -1,0 +1,75 @@
+package proxycmd
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTrust(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "os-release"), []byte("PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OAT_HOME": filepath.Join(t.TempDir(), "oat")}
+	var ran [][]string
+	trust := func(euid int, args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"trust"}, args...), Options{
+			Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, SystemRoot: root,
+			Euid:       func() int { return euid },
+			RunCommand: func(argv []string) error { ran = append(ran, argv); return nil },
+		})
+		return out.String(), errb.String(), code
+	}
+	installed := []string{
+		"usr/local/share/ca-certificates/oat-proxy.crt",
+		"etc/docker/certs.d/docker.io/oat-proxy.crt",
+		"etc/docker/certs.d/registry-1.docker.io/oat-proxy.crt",
+		"etc/containers/certs.d/docker.io/oat-proxy.crt",
+		"etc/containers/certs.d/registry-1.docker.io/oat-proxy.crt",
+	}
+
+	// --dry-run: every step, nothing changed
+	out, _, code := trust(1000, "--dry-run")
+	if code != 0 || !strings.Contains(out, "update-ca-certificates") || !strings.Contains(out, "(needs root)") || !strings.Contains(out, `"proxies"`) {
+		t.Errorf("dry run: exit %d\n%s", code, out)
+	}
+	for _, f := range installed {
+		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+			t.Errorf("dry run wrote %s", f)
+		}
+	}
+	// not root: says what needs root, changes nothing, exit 1
+	_, errOut, code := trust(1000)
+	if code != 1 || !strings.Contains(errOut, "6 of 6 steps need root") || !strings.Contains(errOut, "sudo oat-proxy trust") || len(ran) != 0 {
+		t.Errorf("as a user: exit %d, %q, ran %v", code, errOut, ran)
+	}
+	// root: the CA in every place, update-ca-certificates run
+	out, errOut, code = trust(0)
+	if code != 0 {
+		t.Fatalf("as root: exit %d %s %s", code, out, errOut)
+	}
+	ca, err := os.ReadFile(filepath.Join(env["OAT_HOME"], "oat-proxy-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range installed {
+		got, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil || !bytes.Equal(got, ca) {
+			t.Errorf("%s: %v, the CA: %v", f, err, bytes.Equal(got, ca))
+		}
+	}
+	if diff := cmp.Diff([][]string{{"update-ca-certificates"}}, ran); diff != "" {
+		t.Errorf("commands (-want +got):\n%s", diff)
+	}
+}
