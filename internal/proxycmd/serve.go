@@ -173,9 +173,11 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		for range hup {
 			src.force()
 			log.Info("reloading the token records (SIGHUP)")
+			c.desktopChecks(log)
 		}
 	}()
 	log.Info("oat-proxy listening", "addr", inst.addr, "ca", ca.CertPath, "version", version.Version())
+	c.desktopChecks(log)
 	go func() { inst.errc <- inst.srv.Serve(ln) }()
 	return inst, nil
 }
