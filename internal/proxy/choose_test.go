@@ -27,7 +27,9 @@ func TestChoose(t *testing.T) {
 	expired.Expires = now.Add(-time.Hour)
 	unknown := oat.Token{Org: "acme", Label: "login-1", Secret: "dckr_oat_login", Active: true, Scopes: oat.UnknownScopes()}
 	all := []oat.Token{pullAll, pushApp, pullApp, public, expired, unknown}
-	acc := func(repo string, actions ...string) registry.Access { return registry.Access{Repo: repo, Actions: actions} }
+	acc := func(repo string, actions ...string) registry.Access {
+		return registry.Access{Repo: repo, Actions: actions}
+	}
 
 	tests := []struct {
 		name    string
