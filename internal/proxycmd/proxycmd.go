@@ -45,7 +45,10 @@ anything reaches Docker Hub.
 
 Commands:
   serve [--listen ADDR] [--audit-log FILE] [--upstream HOST=ADDR ...] [--deny-other-hosts]
-                       run the proxy (default 127.0.0.1:3128, or $OAT_PROXY_LISTEN)
+        [--max-conns N]
+                       run the proxy (default 127.0.0.1:3128, or $OAT_PROXY_LISTEN);
+                       at most N client connections at once (default 512), a 503
+                       past it; SIGHUP reloads the tokens and reopens the audit log
   ca                   create the proxy's CA on first use and print its path
   version, --version   print the version
   help, --help         print this text
@@ -142,6 +145,7 @@ func (c *cli) serve(args []string) int {
 	listen := fs.String("listen", "", "")
 	auditPath := fs.String("audit-log", "", "")
 	deny := fs.Bool("deny-other-hosts", false, "")
+	maxConns := fs.Int("max-conns", proxy.DefaultMaxConns, "")
 	ups := upstreams{}
 	fs.Var(ups, "upstream", "")
 	if err := fs.Parse(args); err != nil {
@@ -172,15 +176,20 @@ func (c *cli) serve(args []string) int {
 		return 1
 	}
 	debug.FreeOSMemory() // the vault's KDF memory is not needed again
+	if *maxConns < 1 {
+		c.fail(fmt.Errorf("--max-conns %d: give at least 1", *maxConns), "")
+		return 2
+	}
 	var audit io.Writer
+	var auditFile *proxy.AuditFile
 	if *auditPath != "" {
-		f, err := os.OpenFile(*auditPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := proxy.OpenAuditFile(*auditPath)
 		if err != nil {
 			c.fail(err, "")
 			return 1
 		}
 		defer f.Close()
-		audit = f
+		audit, auditFile = f, f
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -190,23 +199,19 @@ func (c *cli) serve(args []string) int {
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		log.Warn("listening beyond loopback: anyone who can reach this address can use the proxy", "addr", ln.Addr().String())
 	}
-	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: ups, DenyOtherHosts: *deny, Audit: audit, Log: log})
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: ups, DenyOtherHosts: *deny, Limits: proxy.Limits{MaxConns: *maxConns}, Audit: audit, Log: log})
+	srv := p.Server()
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			src.force()
-			log.Info("reloading the token records (SIGHUP)")
-		}
-	}()
+	go onHangup(hup, src, auditFile, log)
 
 	log.Info("oat-proxy listening", "addr", ln.Addr().String(), "ca", ca.CertPath, "version", version.Version())
 	fmt.Fprintf(c.stdout, "HTTPS_PROXY=http://%s\n", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(p.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		c.fail(err, "")
@@ -220,6 +225,21 @@ func (c *cli) serve(args []string) int {
 	}
 	log.Info("oat-proxy stopped")
 	return 0
+}
+
+// onHangup reloads the token records and reopens the audit log (so that
+// logrotate works) at each signal.
+func onHangup(hup <-chan os.Signal, src *tokenSource, audit *proxy.AuditFile, log *slog.Logger) {
+	for range hup {
+		src.force()
+		log.Info("reloading the token records (SIGHUP)")
+		if audit == nil {
+			continue
+		}
+		if err := audit.Reopen(); err != nil {
+			log.Error("cannot reopen the audit log: lines go to the old file", "error", err)
+		}
+	}
 }
 
 // tokenSource reads the token records from the store, again when the vault
