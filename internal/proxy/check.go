@@ -77,10 +77,14 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		entry.Repo = req.Access[0].Repo
 		entry.Action = strings.Join(req.Access[0].Actions, ",")
 	}
-	who := p.resolve(req)
+	who := p.resolve(req, body)
 	st := &state{entry: entry, holder: who.holder, kind: req.Kind}
 	switch {
+	case who.tok != nil && (req.Unknown != "" || err != nil):
+		st.entry.Label, st.entry.Org = who.tok.Label, who.tok.Org
+		return p.refuse(st, Check(*who.tok, req, err))
 	case who.conflict:
+		st.entry.Label, st.entry.Org = who.tok.Label, who.tok.Org
 		return p.refuse(st, Conflicting(*who.tok))
 	case who.unseen:
 		// Docker Hub answers a token it does not know with its challenge;
@@ -144,7 +148,9 @@ type resolved struct {
 
 // resolve finds the token a request's credentials belong to: by the
 // secret sent, or by the bearer or refresh token the proxy saw issued.
-func (p *Proxy) resolve(req registry.Request) resolved {
+// A hidden value or a body holding a credential of ours makes the request
+// ours too.
+func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 	var (
 		ours   []identity
 		byID   = map[identity]oat.Token{}
@@ -158,7 +164,20 @@ func (p *Proxy) resolve(req registry.Request) resolved {
 			byID[id] = t
 		}
 	}
+	for _, v := range req.Hidden {
+		if t, ok := p.ours(v); ok {
+			addOurs(t)
+		}
+	}
+	if len(body) > 0 {
+		if t, ok := p.tokens.secretIn(body); ok {
+			addOurs(t)
+		}
+	}
 	for _, c := range req.Creds {
+		if c.Value == "" {
+			continue
+		}
 		if c.Kind != registry.CredRefresh {
 			if t, ok := p.tokens.lookup(c.Value); ok {
 				addOurs(t)
@@ -200,6 +219,21 @@ func (p *Proxy) resolve(req registry.Request) resolved {
 		out.holder, out.why = holder{anon: true}, "no credentials"
 	}
 	return out
+}
+
+// ours returns the token v is the secret of, or a bearer or refresh
+// token issued to.
+func (p *Proxy) ours(v string) (oat.Token, bool) {
+	if v == "" {
+		return oat.Token{}, false
+	}
+	if t, ok := p.tokens.lookup(v); ok {
+		return t, true
+	}
+	if h, ok := p.tokens.issuedTo(v); ok && h.ours {
+		return p.tokens.current(h.id)
+	}
+	return oat.Token{}, false
 }
 
 // modifyResponse writes the audit line of a request sent upstream and

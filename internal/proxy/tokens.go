@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -149,4 +150,17 @@ func (ix *index) issuedTo(value string) (holder, bool) {
 		return holder{}, false
 	}
 	return v.holder, true
+}
+
+// secretIn returns a token whose secret body holds, as sent.
+func (ix *index) secretIn(body []byte) (oat.Token, bool) {
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, t := range ix.bySecret {
+		if bytes.Contains(body, []byte(t.Secret)) {
+			return t, true
+		}
+	}
+	return oat.Token{}, false
 }

@@ -78,6 +78,7 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 // classifyLogin reads a login's JSON body: one object of known string
 // fields, each once.
 func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request) {
+	hideJSON(body, req)
 	if !isMediaType(r.Header.Get("Content-Type"), "application/json") {
 		req.note(fmt.Sprintf("a login body of type %q", r.Header.Get("Content-Type")))
 		return
@@ -93,6 +94,33 @@ func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request)
 		}
 	}
 	req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: obj[fields[0]], Value: obj[fields[1]]})
+}
+
+// hideJSON adds every string in a JSON body (or, if it is not JSON, the
+// body read as a form) to req.Hidden.
+func hideJSON(body []byte, req *Request) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		req.hide(lenientValues(string(body)))
+		return
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			req.Hidden = append(req.Hidden, v)
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				req.Hidden = append(req.Hidden, k)
+				walk(e)
+			}
+		}
+	}
+	walk(v)
 }
 
 // parseFlatJSON reads one JSON object of string values, refusing a key

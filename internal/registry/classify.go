@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -79,6 +80,11 @@ type Request struct {
 	// Unknown says what in the request was not understood. A request
 	// with a credential of a token the proxy holds is refused for it.
 	Unknown string
+	// Hidden are the other values of a token request's or a login's
+	// query and body, read leniently: any that is a credential of a token
+	// the proxy holds makes the request that token's, so a request
+	// another server might read differently is not passed as nobody's.
+	Hidden []string
 }
 
 // Scopes is the request's access as token scope strings.
@@ -227,30 +233,37 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 	if err != nil {
 		req.note(err.Error())
 	}
+	if err != nil {
+		query = lenientValues(r.URL.RawQuery)
+	}
+	req.hide(query)
 	scopes := query["scope"]
 	switch method {
 	case http.MethodGet:
 	case http.MethodPost:
 		if !isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			req.note(fmt.Sprintf("a token request body of type %q", r.Header.Get("Content-Type")))
-			return
 		}
 		form, err := ParseQuery(string(body))
 		if err != nil {
 			req.note("the token request body: " + err.Error())
-			return
+			form = lenientValues(string(body))
 		}
+		req.hide(form)
 		if err := single(form, singleTokenParams); err != nil {
 			req.note(err.Error())
 		}
 		scopes = append(scopes, form["scope"]...)
-		switch grant := form.Get("grant_type"); grant {
-		case GrantPassword:
-			req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: form.Get("username"), Value: form.Get("password")})
-		case GrantRefresh:
-			req.Creds = append(req.Creds, Credential{Kind: CredRefresh, Value: form.Get("refresh_token")})
-		default:
+		if grant := form.Get("grant_type"); grant != GrantPassword && grant != GrantRefresh {
 			req.note(fmt.Sprintf("the grant type %q", grant))
+		}
+		// Every password and refresh token, whatever the grant type says:
+		// another server may read the one this one does not.
+		for _, v := range form["password"] {
+			req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: form.Get("username"), Value: v})
+		}
+		for _, v := range form["refresh_token"] {
+			req.Creds = append(req.Creds, Credential{Kind: CredRefresh, Value: v})
 		}
 	default:
 		req.Kind = KindOther
@@ -273,6 +286,31 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 			}
 		}
 	}
+}
+
+// hide adds every value of v to req.Hidden.
+func (r *Request) hide(v Values) {
+	for _, vs := range v {
+		r.Hidden = append(r.Hidden, vs...)
+	}
+}
+
+// lenientValues reads a query or form the most forgiving way: pairs split
+// on "&" and ";", keys in any case kept as sent, a bad escape kept raw.
+func lenientValues(raw string) Values {
+	v := Values{}
+	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		k, val, _ := strings.Cut(pair, "=")
+		v[unescapeOrRaw(k)] = append(v[unescapeOrRaw(k)], unescapeOrRaw(val))
+	}
+	return v
+}
+
+func unescapeOrRaw(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // isMediaType reports whether a Content-Type value is want, with or

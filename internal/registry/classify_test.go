@@ -84,6 +84,10 @@ func TestClassifyToken(t *testing.T) {
 	want := Request{Kind: KindToken, Creds: []Credential{{Kind: CredBasic, Username: "acme", Value: "dckr_oat_x"}},
 		Access:  []Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}},
 		Unknown: `the scope "registry:catalog:*"`}
+	if len(got.Hidden) != 4 {
+		t.Errorf("Hidden = %q, want the query's four values", got.Hidden)
+	}
+	got.Hidden = nil
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET (-want +got):\n%s", diff)
 	}
