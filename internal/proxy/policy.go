@@ -90,12 +90,11 @@ func deny(t oat.Token, repo, action string) Decision {
 // credential of token t: what the classifier did not fully understand is
 // refused, whatever t's scopes; the rest is checked against them.
 func Check(t oat.Token, req registry.Request, err error) Decision {
-	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
 	switch {
 	case req.Unknown != "":
-		return notUnderstood(who, req.Unknown)
+		return notUnderstood(t, req.Unknown)
 	case err != nil:
-		return notUnderstood(who, err.Error())
+		return notUnderstood(t, err.Error())
 	}
 	switch req.Kind {
 	case registry.KindToken, registry.KindRegistry:
@@ -105,10 +104,11 @@ func Check(t oat.Token, req registry.Request, err error) Decision {
 	case registry.KindPing, registry.KindLogin:
 		return Decision{Allow: true, Reason: "nothing to check"}
 	}
-	return notUnderstood(who, "the request")
+	return notUnderstood(t, "the request")
 }
 
-func notUnderstood(who, what string) Decision {
+func notUnderstood(t oat.Token, what string) Decision {
+	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
 	return Decision{Reason: "not understood: " + what, Action: "unknown",
 		Message: fmt.Sprintf("oat-proxy does not understand %s, so it does not let it through with %s. Send the request without the token, or as Docker's clients send it.", what, who)}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -145,5 +146,20 @@ func TestIssuedTokensReadTheCurrentRecord(t *testing.T) {
 	edit()
 	if got, ok := current(); ok {
 		t.Errorf("after token rm: %+v", got)
+	}
+}
+
+// A typical registry request, classified and decided.
+func BenchmarkClassifyAndCheck(b *testing.B) {
+	scopes, _ := oat.NewScopes([]string{"acme/*"}, nil, false, nil)
+	tok := oat.Token{Org: "acme", Label: "ci-pull", Scopes: scopes}
+	r := httptest.NewRequest("GET", "https://registry-1.docker.io/v2/acme/app/blobs/sha256:"+strings.Repeat("a", 64), nil)
+	r.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig")
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := registry.Classify("registry-1.docker.io", r, nil)
+		if d := Check(tok, req, err); !d.Allow {
+			b.Fatal(d.Message)
+		}
 	}
 }
