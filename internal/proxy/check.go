@@ -32,6 +32,9 @@ type stateKey struct{}
 // serveHub serves one request inside a tunnel to host, an intercepted
 // host in canonical form: it is checked, then refused or sent upstream.
 func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &stallReader{ReadCloser: r.Body, rc: http.NewResponseController(w), d: p.limits.Stall}
+	}
 	st, rp := p.check(host, r)
 	if rp != nil {
 		if r.ContentLength != 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -41,9 +44,6 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &stallReader{ReadCloser: r.Body, rc: http.NewResponseController(w), d: p.limits.Stall}
-	}
 	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
 }
 
@@ -65,11 +65,14 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	var body []byte
 	if registry.NeedsBody(host, r.Method, r.URL.Path) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
-		if err != nil || len(b) > maxForm {
-			return deny(http.StatusRequestEntityTooLarge, "UNSUPPORTED", "body too large or unreadable", "oat-proxy reads token and login bodies of at most 64 KiB")
+		switch {
+		case err != nil:
+			return deny(http.StatusRequestTimeout, "UNSUPPORTED", "body unreadable", "oat-proxy could not read the request's body: it stopped arriving")
+		case len(b) > maxForm:
+			return deny(http.StatusRequestEntityTooLarge, "UNSUPPORTED", "body too large", "oat-proxy reads token and login bodies of at most 64 KiB")
 		}
 		body = b
-		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.Body = io.NopCloser(bytes.NewReader(b)) // read: the stall deadline is done with
 	}
 	req, err := registry.Classify(host, r, body)
 	entry.Kind = req.Kind.String()

@@ -60,7 +60,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 func limited(t *testing.T) *fixture {
 	return setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{},
-		limits:  Limits{MaxConns: 3, MaxHeaderBytes: 8 << 10, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Handshake: 300 * time.Millisecond}})
+		limits:  Limits{MaxConns: 3, MaxHeaderBytes: 8 << 10, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Stall: 300 * time.Millisecond, Handshake: 300 * time.Millisecond}})
 }
 
 func TestTunnelLimits(t *testing.T) {
@@ -108,6 +108,17 @@ func TestTunnelLimits(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		if !closedWithin(tc, 3*time.Second) {
 			t.Error("an idle tunnel is held open")
+		}
+	})
+	t.Run("a body that stops", func(t *testing.T) {
+		tc, br := f.tunnel(t, "auth.docker.io")
+		if _, err := io.WriteString(tc, "POST /token HTTP/1.1\r\nHost: auth.docker.io\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type="); err != nil {
+			t.Fatal(err)
+		}
+		_ = tc.SetReadDeadline(time.Now().Add(3 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+			t.Errorf("a token POST whose body stops: %v %v", resp, err)
 		}
 	})
 	t.Run("handshake deadline", func(t *testing.T) {
