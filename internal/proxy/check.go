@@ -14,6 +14,7 @@ import (
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/registry"
 )
 
@@ -83,12 +84,6 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	who := p.resolve(req, body)
 	st := &state{entry: entry, holder: who.holder, kind: req.Kind}
 	switch {
-	case who.tok != nil && (req.Unknown != "" || err != nil):
-		st.entry.Label, st.entry.Org = who.tok.Label, who.tok.Org
-		return p.refuse(st, Check(*who.tok, req, err))
-	case who.conflict:
-		st.entry.Label, st.entry.Org = who.tok.Label, who.tok.Org
-		return p.refuse(st, Conflicting(*who.tok))
 	case who.unseen:
 		// Docker Hub answers a token it does not know with its challenge;
 		// so does the proxy for one it did not see issued, and the client
@@ -97,9 +92,10 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		p.audit.write(st.entry)
 		return nil, challenge(req)
 	case who.tok == nil && err != nil:
-		entry.Decision, entry.Reason = "denied", err.Error()
+		msg := redact.String(err.Error())
+		entry.Decision, entry.Reason = "denied", msg
 		p.audit.write(entry)
-		return nil, &reply{status: http.StatusBadRequest, code: "NAME_INVALID", msg: err.Error()}
+		return nil, &reply{status: http.StatusBadRequest, code: "NAME_INVALID", msg: msg}
 	case who.tok == nil && req.Kind == registry.KindRegistry && len(req.Creds) == 0:
 		// Docker Hub answers every registry request without a bearer
 		// token with this challenge; answering it here keeps probes for
@@ -117,6 +113,9 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		p.noticeOnce(tok)
 	}
 	d := Check(tok, req, err)
+	if d.Allow && who.conflict {
+		d = Conflicting(tok)
+	}
 	if !d.Allow {
 		return p.refuse(st, d)
 	}

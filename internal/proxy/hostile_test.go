@@ -172,9 +172,9 @@ func TestHostileRequests(t *testing.T) {
 		{name: "two grants", method: "POST", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form},
 			body: "grant_type=refresh_token&grant_type=password&username=acme&password=" + pullSecret + "&" + push, want: 403, message: "given 2 times"},
 		{name: "conflicting credentials", method: "POST", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form, "Authorization": basic(pushSecret)},
-			body: "grant_type=password&username=acme&password=" + pullSecret + "&" + push, want: 403, message: "credentials of token"},
+			body: "grant_type=password&username=acme&password=" + pullSecret + "&scope=repository:acme/app:pull", want: 403, message: "credentials of token"},
 		{name: "conflicting: ours and a stranger's", method: "POST", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form, "Authorization": basic("dckr_oat_stranger")},
-			body: "grant_type=password&username=acme&password=" + pullSecret + "&" + push, want: 403, message: "credentials of token"},
+			body: "grant_type=password&username=acme&password=" + pullSecret + "&scope=repository:acme/app:pull", want: 403, message: "credentials of token"},
 		{name: "semicolon in the form", method: "POST", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form},
 			body: "grant_type=password&username=acme&password=" + pullSecret + "&scope=repository:acme/app:pull;scope=repository:acme/base:push", want: 403, message: `in the query`},
 		// 4. the Hub API
@@ -213,6 +213,9 @@ func TestHostileRequests(t *testing.T) {
 		{name: "mount from elsewhere", method: "POST", url: "https://registry-1.docker.io/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=beta/x", header: withBearer, want: 403},
 		{name: "duplicate from", method: "POST", url: "https://registry-1.docker.io/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=acme/app&from=beta/x", header: withBearer, want: 403},
 		{name: "unknown scheme with our secret", method: "GET", url: "https://registry-1.docker.io/v2/acme/app/manifests/1.0", header: map[string]string{"Authorization": "Token " + pullSecret}, want: 403, message: "Authorization scheme"},
+		{name: "a bare secret as Authorization", method: "GET", url: "https://auth.docker.io/token?" + push, header: map[string]string{"Authorization": pullSecret}, want: 403, message: "without a scheme"},
+		{name: "a secret quoted in the request", method: "POST", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form},
+			body: "grant_type=" + pullSecret + "&scope=repository:acme/app:pull", want: 403, message: "the grant type"},
 		{name: "two Authorization headers", method: "GET", url: "https://auth.docker.io/token?" + push, header: map[string]string{"Authorization": basic(pullSecret) + "\n" + basic(pushSecret)}, want: 403},
 		{name: "delete", method: "DELETE", url: "https://registry-1.docker.io/v2/acme/app/manifests/" + digest, header: withBearer, want: 403, message: "cannot delete"},
 		// what is fine stays fine
@@ -226,6 +229,9 @@ func TestHostileRequests(t *testing.T) {
 		status, body, header := f.send(t, h)
 		if status != h.want || !strings.Contains(body, h.message) {
 			t.Errorf("%s: %d %s\nwant %d with %q", h.name, status, body, h.want, h.message)
+		}
+		if strings.Contains(body, pullSecret) {
+			t.Errorf("%s: the answer quotes the secret: %s", h.name, body)
 		}
 		if status == http.StatusForbidden && !strings.Contains(body, `"code":"DENIED"`) {
 			t.Errorf("%s: not a registry error: %s", h.name, body)

@@ -57,14 +57,14 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
-func limited(t *testing.T) *fixture {
+func limited(t *testing.T, maxConns int) *fixture {
 	return setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{},
-		limits:  Limits{MaxConns: 3, MaxHeaderBytes: 8 << 10, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Stall: 300 * time.Millisecond, Handshake: 300 * time.Millisecond}})
+		limits:  Limits{MaxConns: maxConns, MaxHeaderBytes: 8 << 10, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Stall: 300 * time.Millisecond, Handshake: 300 * time.Millisecond}})
 }
 
 func TestTunnelLimits(t *testing.T) {
-	f := limited(t)
+	f := limited(t, 0)
 	big := "X-Big: " + strings.Repeat("a", 64<<10) + "\r\n"
 
 	t.Run("header size inside a tunnel", func(t *testing.T) {
@@ -133,7 +133,7 @@ func TestTunnelLimits(t *testing.T) {
 }
 
 func TestConnectionCap(t *testing.T) {
-	f := limited(t)
+	f := limited(t, 3)
 	var held []net.Conn
 	for range 3 {
 		c := f.raw(t)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/registry"
 )
 
@@ -107,8 +108,11 @@ func Check(t oat.Token, req registry.Request, err error) Decision {
 	return notUnderstood(t, "the request")
 }
 
+// notUnderstood refuses what the classifier did not understand. what
+// quotes the request: redacted, in case it quotes a secret.
 func notUnderstood(t oat.Token, what string) Decision {
 	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
+	what = redact.String(what)
 	return Decision{Reason: "not understood: " + what, Action: "unknown",
 		Message: fmt.Sprintf("oat-proxy does not understand %s, so it does not let it through with %s. Send the request without the token, or as Docker's clients send it.", what, who)}
 }

@@ -191,9 +191,12 @@ func readAuthorization(r *http.Request, req *Request) {
 		req.note("several Authorization headers")
 	}
 	for _, h := range values {
-		scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+		scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
 		rest = strings.TrimSpace(rest)
 		switch {
+		case !found:
+			req.note("an Authorization header without a scheme")
+			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: scheme})
 		case strings.EqualFold(scheme, "basic"):
 			raw, err := base64.StdEncoding.DecodeString(rest)
 			user, pass, ok := strings.Cut(string(raw), ":")
@@ -206,7 +209,7 @@ func readAuthorization(r *http.Request, req *Request) {
 		case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "jwt"):
 			req.Creds = append(req.Creds, Credential{Kind: CredBearer, Value: rest})
 		default:
-			req.note(fmt.Sprintf("the Authorization scheme %q", scheme))
+			req.note("an Authorization scheme other than Basic and Bearer")
 			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: rest})
 		}
 	}
