@@ -28,6 +28,9 @@ type Limits struct {
 	// body may go without a byte moving either way; Handshake how long a
 	// tunnel's TLS handshake may take.
 	Header, Idle, Stall, Handshake time.Duration
+	// Upstream is how long the Hub may take to answer a request (its
+	// response header); its TLS handshake gets at most 15 s of it.
+	Upstream time.Duration
 }
 
 // Default limits.
@@ -52,6 +55,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Idle, 2*time.Minute)
 	def(&l.Stall, 2*time.Minute)
 	def(&l.Handshake, 15*time.Second)
+	def(&l.Upstream, 2*time.Minute)
 	return l
 }
 

@@ -182,6 +182,32 @@ func TestUpstreamDown(t *testing.T) {
 	}
 }
 
+func TestUpstreamSilent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	f := setupWith(t, options{hub: []standin.Token{}, records: staticTokens{},
+		upstream: map[string]string{"auth.docker.io": ln.Addr().String()}, limits: Limits{Upstream: 300 * time.Millisecond}})
+	status, body, _ := f.send(t, hostile{method: "GET", url: "https://auth.docker.io/token"})
+	if status != http.StatusGatewayTimeout || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
+		t.Errorf("a silent upstream: %d %s", status, body)
+	}
+	if !strings.Contains(f.audit.String(), `"upstream_status":504`) {
+		t.Errorf("audit: %s", f.audit.String())
+	}
+}
+
 func TestOversizedTokenResponse(t *testing.T) {
 	f := setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)}}})

@@ -144,8 +144,8 @@ func (p *Proxy) upstreamTransport() *http.Transport {
 			return dialer.DialContext(ctx, network, p.upstreamAddr(addr))
 		},
 		TLSClientConfig:       &tls.Config{RootCAs: p.cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
+		TLSHandshakeTimeout:   min(15*time.Second, p.limits.Upstream),
+		ResponseHeaderTimeout: p.limits.Upstream,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
