@@ -238,5 +238,27 @@ func (c *slotConn) Close() error {
 	return c.Conn.Close()
 }
 
+// halfCloser is a connection that closes one way at a time (TCP).
+type halfCloser interface {
+	CloseWrite() error
+	CloseRead() error
+}
+
+// CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
+// for TCP connections.
+func (c *slotConn) CloseWrite() error {
+	if hc, ok := c.Conn.(halfCloser); ok {
+		return hc.CloseWrite()
+	}
+	return c.Close()
+}
+
+func (c *slotConn) CloseRead() error {
+	if hc, ok := c.Conn.(halfCloser); ok {
+		return hc.CloseRead()
+	}
+	return c.Close()
+}
+
 // Rejected is how many connections were refused past the cap.
 func (p *Proxy) Rejected() int64 { return p.rejected.Load() }
