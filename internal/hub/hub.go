@@ -18,27 +18,37 @@ const (
 	IndexHost    = "index.docker.io"      // the legacy index, and the credential key
 	AuthHost     = "auth.docker.io"       // the token service
 	APIHost      = "hub.docker.com"       // the Hub API (organizations, members, …)
+	// RegistryHubHost is an older name of the registry API, still
+	// answered and still a spelling of Docker Hub in a server URL.
+	RegistryHubHost = "registry.hub.docker.com"
 )
 
 // APIHosts are the hosts whose requests carry Docker Hub credentials: the
 // ones a scope-checking proxy has to see.
-var APIHosts = []string{RegistryHost, IndexHost, AuthHost, APIHost}
+var APIHosts = []string{RegistryHost, IndexHost, AuthHost, APIHost, RegistryHubHost}
 
 // registryHosts are the spellings of the Docker Hub registry in a server URL.
 var registryHosts = map[string]bool{
-	"docker.io":               true,
-	IndexHost:                 true,
-	RegistryHost:              true,
-	"registry.hub.docker.com": true,
+	"docker.io":     true,
+	IndexHost:       true,
+	RegistryHost:    true,
+	RegistryHubHost: true,
 }
 
 // registryPaths are the paths a Docker Hub server URL may carry and still
 // name the registry itself (not, say, Docker's /v1/access-token entry).
 var registryPaths = map[string]bool{"": true, "/v1": true, "/v2": true}
 
-// IsAPIHost reports whether host (without port) is one of APIHosts.
+// CanonicalHost is host (without port) in the one form names are compared
+// in: lower case, without the trailing dot of a fully qualified name.
+func CanonicalHost(host string) string {
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// IsAPIHost reports whether host (without port), in any case and with or
+// without a trailing dot, is one of APIHosts.
 func IsAPIHost(host string) bool {
-	host = strings.ToLower(host)
+	host = CanonicalHost(host)
 	for _, h := range APIHosts {
 		if h == host {
 			return true

@@ -63,7 +63,8 @@ func TestIsAPIHost(t *testing.T) {
 	t.Parallel()
 	for host, want := range map[string]bool{
 		"registry-1.docker.io": true, "Auth.Docker.io": true, "hub.docker.com": true,
-		"index.docker.io": true, "production.cloudflare.docker.com": false, "docker.io": false,
+		"index.docker.io": true, "AUTH.docker.io.": true, "registry.hub.docker.com": true,
+		"auth.docker.io..": false, "production.cloudflare.docker.com": false, "docker.io": false,
 	} {
 		if got := IsAPIHost(host); got != want {
 			t.Errorf("IsAPIHost(%q) = %v, want %v", host, got, want)

@@ -3,7 +3,10 @@ package proxy
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,8 +30,10 @@ type auditEntry struct {
 }
 
 type auditLog struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	log    *slog.Logger
+	failed atomic.Int64
 }
 
 func (a *auditLog) write(e auditEntry) {
@@ -41,5 +46,57 @@ func (a *auditLog) write(e auditEntry) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, _ = a.w.Write(append(b, '\n'))
+	if _, err := a.w.Write(append(b, '\n')); err != nil {
+		// Counted, and logged on the first failure and every 1000th after.
+		if n := a.failed.Add(1); n == 1 || n%1000 == 0 {
+			a.log.Error("audit log write failed: decisions are going unrecorded", "error", err, "failures", n)
+		}
+	}
+}
+
+// AuditFailures is how many audit lines could not be written.
+func (p *Proxy) AuditFailures() int64 { return p.audit.failed.Load() }
+
+// AuditFile is an audit log file that Reopen opens again by name, so that
+// a rotated file (logrotate, then SIGHUP) is let go.
+type AuditFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+}
+
+// OpenAuditFile opens path for appending, creating it 0600.
+func OpenAuditFile(path string) (*AuditFile, error) {
+	a := &AuditFile{path: path}
+	return a, a.Reopen()
+}
+
+// Reopen opens the file by its name again; on error the old one stays.
+func (a *AuditFile) Reopen() error {
+	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	old := a.f
+	a.f = f
+	a.mu.Unlock()
+	if old != nil {
+		return old.Close()
+	}
+	return nil
+}
+
+// Write appends one line.
+func (a *AuditFile) Write(b []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.f.Write(b)
+}
+
+// Close closes the file.
+func (a *AuditFile) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.f.Close()
 }

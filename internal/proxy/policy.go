@@ -7,6 +7,7 @@ import (
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/registry"
 )
 
@@ -87,8 +88,53 @@ func deny(t oat.Token, repo, action string) Decision {
 	return Decision{Allow: false, Reason: "outside the token's scopes", Message: msg, Repo: repo, Action: action}
 }
 
-// DecideOrg checks a Hub API route's organization scope.
+// Check decides a classified request (err is Classify's) that carries a
+// credential of token t: what the classifier did not fully understand is
+// refused, whatever t's scopes; the rest is checked against them.
+func Check(t oat.Token, req registry.Request, err error) Decision {
+	switch {
+	case req.Unknown != "":
+		return notUnderstood(t, req.Unknown)
+	case err != nil:
+		return notUnderstood(t, err.Error())
+	}
+	switch req.Kind {
+	case registry.KindToken, registry.KindRegistry:
+		return Decide(t, req.Access)
+	case registry.KindAPI:
+		return DecideOrg(t, req.Org, req.OrgScope)
+	case registry.KindPing, registry.KindLogin:
+		return Decision{Allow: true, Reason: "nothing to check"}
+	}
+	return notUnderstood(t, "the request")
+}
+
+// notUnderstood refuses what the classifier did not understand. what
+// quotes the request: redacted, in case it quotes a secret.
+func notUnderstood(t oat.Token, what string) Decision {
+	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
+	what = redact.String(what)
+	return Decision{Reason: "not understood: " + what, Action: "unknown",
+		Message: fmt.Sprintf("oat-proxy does not understand %s, so it does not let it through with %s. Send the request without the token, or as Docker's clients send it.", what, who)}
+}
+
+// Conflicting is the refusal of a request carrying credentials of more
+// than one token (or of a token and of something else).
+func Conflicting(t oat.Token) Decision {
+	return Decision{Reason: "conflicting credentials", Action: "unknown",
+		Message: fmt.Sprintf("the request carries credentials of token %q (%s) and others besides: oat-proxy cannot tell which the Hub would use, so it refuses it. Send one credential.", t.Label, t.Org)}
+}
+
+// DecideOrg checks a Hub API route's organization scope. org "" is the
+// token's own organization (routes that do not name one).
 func DecideOrg(t oat.Token, org, scope string) Decision {
+	if org == "" {
+		org = t.Org
+	}
+	if scope == registry.AccessTokenRead || scope == registry.AccessTokenEdit {
+		return Decision{Reason: "outside any token's scopes", Repo: org, Action: scope,
+			Message: fmt.Sprintf("token %q (%s) may not use %s's access token API: organization access tokens cannot manage access tokens. Use an organization owner's personal access token.", t.Label, t.Org, org)}
+	}
 	if t.Scopes.Unknown {
 		return Decision{Allow: true, Reason: "scopes unknown: not checked"}
 	}

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/registry"
@@ -100,8 +102,64 @@ func TestIndexReloadsChangedRecords(t *testing.T) {
 	if got, ok := ix.lookup("dckr_oat_b"); !ok || got.Label != "b" {
 		t.Errorf("after a change: %+v %v", got, ok)
 	}
-	ix.remember("bearer-1", oat.Token{Label: "a"}, -1)
-	if _, ok := ix.obtainedBy("bearer-1"); ok {
+	ix.remember("bearer-1", holder{ours: true, id: identityOf(oat.Token{Label: "a"})}, -1)
+	if _, ok := ix.issuedTo("bearer-1"); ok {
 		t.Error("an expired bearer is still tied to its token")
+	}
+}
+
+// A refresh token refers to its record by identity: an edit of the record
+// applies at once, a removal or a new secret unties it.
+func TestIssuedTokensReadTheCurrentRecord(t *testing.T) {
+	t.Parallel()
+	wide, _ := oat.NewScopes(nil, []string{"acme/*"}, false, nil)
+	narrow, _ := oat.NewScopes([]string{"acme/app"}, nil, false, nil)
+	rec := oat.Token{Org: "acme", Label: "a", Secret: "dckr_oat_a", Scopes: wide}
+	src := &changingTokens{tokens: []oat.Token{rec}}
+	ix := newIndex(src)
+	tok, _ := ix.lookup(rec.Secret)
+	ix.remember("refresh-1", holder{ours: true, id: identityOf(tok)}, time.Hour)
+	edit := func(tokens ...oat.Token) {
+		src.mu.Lock()
+		src.tokens, src.changed = tokens, true
+		src.mu.Unlock()
+	}
+	current := func() (oat.Token, bool) {
+		h, ok := ix.issuedTo("refresh-1")
+		if !ok || !h.ours {
+			t.Fatalf("refresh-1 issued to %+v %v", h, ok)
+		}
+		return ix.current(h.id)
+	}
+	edited := rec
+	edited.Scopes = narrow
+	edit(edited)
+	if got, ok := current(); !ok || Decide(got, []registry.Access{{Repo: "acme/app", Actions: []string{"push"}}}).Allow {
+		t.Errorf("after token edit the refresh token still pushes: %+v %v", got, ok)
+	}
+	rotated := edited
+	rotated.Secret = "dckr_oat_new"
+	edit(rotated)
+	if got, ok := current(); ok {
+		t.Errorf("after a new secret: %+v", got)
+	}
+	edit()
+	if got, ok := current(); ok {
+		t.Errorf("after token rm: %+v", got)
+	}
+}
+
+// A typical registry request, classified and decided.
+func BenchmarkClassifyAndCheck(b *testing.B) {
+	scopes, _ := oat.NewScopes([]string{"acme/*"}, nil, false, nil)
+	tok := oat.Token{Org: "acme", Label: "ci-pull", Scopes: scopes}
+	r := httptest.NewRequest("GET", "https://registry-1.docker.io/v2/acme/app/blobs/sha256:"+strings.Repeat("a", 64), nil)
+	r.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig")
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := registry.Classify("registry-1.docker.io", r, nil)
+		if d := Check(tok, req, err); !d.Allow {
+			b.Fatal(d.Message)
+		}
 	}
 }

@@ -6,7 +6,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,9 +15,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"net/http/httputil"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -40,39 +40,43 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// DenyOtherHosts refuses CONNECT to hosts that are not intercepted.
 	DenyOtherHosts bool
-	Audit          io.Writer
-	Log            *slog.Logger
+	// Limits bound each client's work (defaults for zero fields).
+	Limits Limits
+	Audit  io.Writer
+	Log    *slog.Logger
 }
 
 // Proxy is the proxy's handler.
 type Proxy struct {
-	cfg    Config
-	gp     *goproxy.ProxyHttpServer
-	tokens *index
-	audit  *auditLog
-	log    *slog.Logger
+	cfg      Config
+	limits   Limits
+	gp       *goproxy.ProxyHttpServer
+	tr       *http.Transport
+	upstream *httputil.ReverseProxy
+	tokens   *index
+	audit    *auditLog
+	log      *slog.Logger
+	rejected atomic.Int64
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
 }
-
-// maxForm bounds a token POST's body.
-const maxForm = 64 << 10
 
 // New builds the proxy.
 func New(cfg Config) *Proxy {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{cfg: cfg, tokens: newIndex(cfg.Tokens), audit: &auditLog{w: cfg.Audit}, log: cfg.Log, noticed: map[string]bool{}}
+	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), tokens: newIndex(cfg.Tokens), audit: &auditLog{w: cfg.Audit, log: cfg.Log}, log: cfg.Log, noticed: map[string]bool{}}
+	p.tr = p.upstreamTransport()
+	p.upstream = p.newUpstream()
 	gp := goproxy.NewProxyHttpServer()
 	gp.Verbose = false
 	gp.Logger = discardLogger{}
-	gp.Tr = p.upstreamTransport()
+	gp.Tr = p.tr
 	gp.ConnectDial = p.dialTunnel
 	gp.OnRequest().HandleConnectFunc(p.onConnect)
 	gp.OnRequest().DoFunc(p.onRequest)
-	gp.OnResponse().DoFunc(p.onResponse)
 	gp.NonproxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "oat-proxy is a forward proxy: set HTTPS_PROXY=http://"+r.Host, http.StatusBadRequest)
 	})
@@ -102,7 +106,7 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 		if port != "443" {
 			return refuseConnect(fmt.Sprintf("oat-proxy intercepts %s on port 443 only", host)), hostport
 		}
-		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsFor}, hostport
+		return p.mitm(hub.CanonicalHost(host)), hostport
 	}
 	if p.cfg.DenyOtherHosts {
 		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "denied", Reason: "--deny-other-hosts"})
@@ -140,8 +144,8 @@ func (p *Proxy) upstreamTransport() *http.Transport {
 			return dialer.DialContext(ctx, network, p.upstreamAddr(addr))
 		},
 		TLSClientConfig:       &tls.Config{RootCAs: p.cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
+		TLSHandshakeTimeout:   min(15*time.Second, p.limits.Upstream),
+		ResponseHeaderTimeout: p.limits.Upstream,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
@@ -162,116 +166,24 @@ func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
 	return (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
 }
 
-// state travels from a request to its response.
-type state struct {
-	entry auditEntry
-	tok   *oat.Token
-	kind  registry.Kind
-}
-
-func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+// onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's
+// hosts are served by serveHub): the Hub's hosts are refused, others pass
+// or, with --deny-other-hosts, are refused.
+func (p *Proxy) onRequest(r *http.Request, _ *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 	host, _ := splitHost(r.URL.Host)
-	if !hub.IsAPIHost(host) {
-		if p.cfg.DenyOtherHosts {
-			return r, textResponse(r, http.StatusForbidden, "oat-proxy runs with --deny-other-hosts: "+host+" is not a Docker Hub host")
-		}
-		return r, nil
-	}
-	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
-	if r.URL.Scheme != "https" {
-		entry.Decision, entry.Reason = "denied", "plain HTTP to a Docker Hub host"
-		p.audit.write(entry)
+	if hub.IsAPIHost(host) {
+		host = hub.CanonicalHost(host)
+		p.audit.write(auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path,
+			Kind: "other", Decision: "denied", Reason: "plain HTTP to a Docker Hub host"})
 		return r, textResponse(r, http.StatusForbidden, "oat-proxy refuses plain HTTP to "+host+": use https")
 	}
-	var form url.Values
-	if host == hub.AuthHost && r.Method == http.MethodPost {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
-		if err != nil || len(body) > maxForm {
-			return r, registryError(r, http.StatusBadRequest, "UNSUPPORTED", "token request body too large or unreadable", nil)
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ = url.ParseQuery(string(body))
+	if p.cfg.DenyOtherHosts {
+		return r, textResponse(r, http.StatusForbidden, "oat-proxy runs with --deny-other-hosts: "+host+" is not a Docker Hub host")
 	}
-	req, err := registry.Classify(host, r, form)
-	if err != nil {
-		entry.Decision, entry.Reason = "denied", err.Error()
-		p.audit.write(entry)
-		return r, registryError(r, http.StatusBadRequest, "NAME_INVALID", err.Error(), nil)
-	}
-	entry.Kind = req.Kind.String()
-	if len(req.Access) > 0 {
-		entry.Repo = req.Access[0].Repo
-		entry.Action = strings.Join(req.Access[0].Actions, ",")
-	}
-	if req.Kind == registry.KindRegistry && r.Header.Get("Authorization") == "" {
-		// Docker Hub answers every registry request without a bearer
-		// token with this challenge; answering it here keeps probes for
-		// repositories a token may not touch from reaching the Hub.
-		entry.Decision, entry.Reason = "challenged", "no bearer token: answered with the Hub's challenge"
-		p.audit.write(entry)
-		return r, challenge(r, req)
-	}
-	tok, how := p.tokenFor(req)
-	st := &state{entry: entry, kind: req.Kind}
-	ctx.UserData = st
-	if tok == nil {
-		st.entry.Decision, st.entry.Reason = "passed", how
-		return r, nil
-	}
-	st.tok = tok
-	st.entry.Label, st.entry.Org = tok.Label, tok.Org
-	var d Decision
-	switch req.Kind {
-	case registry.KindToken, registry.KindRegistry:
-		d = Decide(*tok, req.Access)
-	case registry.KindAPI:
-		d = DecideOrg(*tok, req.Org, req.OrgScope)
-	default:
-		d = Decision{Allow: true, Reason: "nothing to check"}
-	}
-	if tok.Scopes.Unknown {
-		p.noticeOnce(tok)
-	}
-	if d.Allow {
-		st.entry.Decision, st.entry.Reason = "allowed", d.Reason
-		return r, nil
-	}
-	st.entry.Decision, st.entry.Reason = "denied", d.Reason
-	st.entry.Repo, st.entry.Action = d.Repo, d.Action
-	p.audit.write(st.entry)
-	ctx.UserData = nil
-	p.log.Info("refused: "+d.Message, "label", tok.Label, "org", tok.Org, "repository", d.Repo, "action", d.Action, "client", r.RemoteAddr)
-	resp := registryError(r, http.StatusForbidden, "DENIED", d.Message, map[string]string{
-		"token": tok.Label, "org": tok.Org, "repository": d.Repo, "action": d.Action,
-	})
-	if r.ContentLength != 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		resp.Close = true // the client's body is not read
-		resp.Header.Set("Connection", "close")
-	}
-	return r, resp
+	return r, nil
 }
 
-// tokenFor finds the token a request uses: by the secret sent, or by the
-// refresh or bearer token the proxy saw it obtain.
-func (p *Proxy) tokenFor(req registry.Request) (*oat.Token, string) {
-	if req.Secret != "" {
-		if t, ok := p.tokens.lookup(req.Secret); ok {
-			return &t, ""
-		}
-		return nil, "credentials of no token in the store: not ours to judge"
-	}
-	for _, v := range []string{req.RefreshToken, req.Bearer} {
-		if t, ok := p.tokens.obtainedBy(v); ok {
-			return &t, ""
-		}
-	}
-	if req.RefreshToken != "" || req.Bearer != "" {
-		return nil, "a token the proxy did not see issued: not ours to judge"
-	}
-	return nil, "no credentials"
-}
-
-func (p *Proxy) noticeOnce(t *oat.Token) {
+func (p *Proxy) noticeOnce(t oat.Token) {
 	p.noticeMu.Lock()
 	defer p.noticeMu.Unlock()
 	if !p.noticed[t.ID()] {
@@ -280,58 +192,36 @@ func (p *Proxy) noticeOnce(t *oat.Token) {
 	}
 }
 
-// onResponse remembers the bearer and refresh tokens an allowed token
-// request obtained, and writes the audit line.
-func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
-	st, ok := ctx.UserData.(*state)
-	if !ok || st == nil {
-		return resp
-	}
-	if resp != nil {
-		st.entry.Upstream = resp.StatusCode
-	}
-	p.audit.write(st.entry)
-	if resp == nil || st.tok == nil || st.kind != registry.KindToken || resp.StatusCode != http.StatusOK {
-		return resp
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return resp
-	}
-	var tr struct {
-		Token        string `json:"token"`
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-		ExpiresIn    int    `json:"expires_in"`
-	}
-	if json.Unmarshal(body, &tr) == nil {
-		ttl := time.Duration(tr.ExpiresIn) * time.Second
-		if ttl <= 0 {
-			ttl = 5 * time.Minute
-		}
-		p.tokens.remember(tr.Token, *st.tok, ttl+time.Minute)
-		p.tokens.remember(tr.AccessToken, *st.tok, ttl+time.Minute)
-		p.tokens.remember(tr.RefreshToken, *st.tok, 90*24*time.Hour)
-	}
-	return resp
+// reply is an answer the proxy gives itself: a registry error body, with
+// headers.
+type reply struct {
+	status     int
+	code, msg  string
+	detail     any
+	header     http.Header
+	closeAfter bool // the client's body was not read
 }
 
-// challenge is the 401 Docker Hub's registry answers a request without a
+// challenge is the 401 Docker Hub answers a request without a usable
 // bearer token with.
-func challenge(r *http.Request, req registry.Request) *http.Response {
-	resp := registryError(r, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required", nil)
-	resp.Header.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, hub.Realm, hub.Service, strings.Join(req.Scopes(), " ")))
-	return resp
+func challenge(req registry.Request) *reply {
+	h := http.Header{}
+	h.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, hub.Realm, hub.Service, strings.Join(req.Scopes(), " ")))
+	return &reply{status: http.StatusUnauthorized, code: "UNAUTHORIZED", msg: "authentication required", header: h}
 }
 
-// registryError is a registry API error response.
-func registryError(r *http.Request, status int, code, msg string, detail any) *http.Response {
-	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": code, "message": msg, "detail": detail}}})
-	resp := goproxy.NewResponse(r, "application/json; charset=utf-8", status, string(body)+"\n")
-	resp.Header.Set("Docker-Distribution-API-Version", "registry/2.0")
-	return resp
+func (rp *reply) write(w http.ResponseWriter) {
+	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": rp.code, "message": rp.msg, "detail": rp.detail}}})
+	for k, v := range rp.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	if rp.closeAfter {
+		w.Header().Set("Connection", "close")
+	}
+	w.WriteHeader(rp.status)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func textResponse(r *http.Request, status int, msg string) *http.Response {

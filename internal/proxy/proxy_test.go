@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -73,17 +74,40 @@ type fixture struct {
 	ca     *CA
 	proxy  *httptest.Server
 	audit  *lockedBuffer
+	p      *Proxy
 	client *http.Transport // through the proxy, trusting its CA
 }
 
 func setup(t *testing.T, deny bool) *fixture {
 	t.Helper()
+	return setupWith(t, options{deny: deny,
+		hub: []standin.Token{
+			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
+			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
+			{Org: "acme", Label: "login", Secret: unknSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
+		},
+		records: staticTokens{
+			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)},
+			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
+			{Org: "acme", Label: "login", Secret: unknSecret, Active: true, Scopes: oat.UnknownScopes()},
+		}})
+}
+
+// options configure a fixture: the tokens the stand-in hub accepts (with
+// the scopes the Hub gives them), the proxy's records of them, limits.
+type options struct {
+	deny     bool
+	hub      []standin.Token
+	records  TokenSource
+	limits   Limits
+	upstream map[string]string // overrides, host → address
+	audit    io.Writer
+}
+
+func setupWith(t *testing.T, o options) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	hub, err := standin.Start(ctx, standin.Options{Tokens: []standin.Token{
-		{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
-		{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
-		{Org: "acme", Label: "login", Secret: unknSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
-	}})
+	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,23 +119,26 @@ func setup(t *testing.T, deny bool) *fixture {
 	if err != nil || !created {
 		t.Fatalf("CA: %v %v", created, err)
 	}
-	tokens := staticTokens{
-		{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)},
-		{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
-		{Org: "acme", Label: "login", Secret: unknSecret, Active: true, Scopes: oat.UnknownScopes()},
-	}
 	up := map[string]string{}
 	for _, h := range hubpkg.APIHosts {
 		up[h] = hub.Addr()
 	}
+	maps.Copy(up, o.upstream)
 	audit := &lockedBuffer{}
-	p := New(Config{Tokens: tokens, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: deny, Audit: audit})
-	srv := httptest.NewServer(p)
+	var w io.Writer = audit
+	if o.audit != nil {
+		w = o.audit
+	}
+	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w})
+	srv := httptest.NewUnstartedServer(p)
+	srv.Config = p.Server()
+	srv.Listener = p.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	proxyURL, _ := url.Parse(srv.URL)
-	return &fixture{hub: hub, ca: ca, proxy: srv, audit: audit,
+	return &fixture{hub: hub, ca: ca, proxy: srv, audit: audit, p: p,
 		client: &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -20,8 +21,29 @@ type ChangeDetector interface {
 	Changed() bool
 }
 
-// index finds tokens by the secret a client sent, and remembers which
-// token obtained which bearer and refresh tokens.
+// identity names a token record: its organization, label and the hash of
+// its secret. A bearer or refresh token refers to the record by identity,
+// and the current record is read at each use: an edit applies at once, a
+// removal (or a new secret) leaves the token tied to nothing.
+type identity struct {
+	org, label string
+	secret     [32]byte
+}
+
+func identityOf(t oat.Token) identity {
+	return identity{org: t.Org, label: t.Label, secret: sha256.Sum256([]byte(t.Secret))}
+}
+
+// holder is who a bearer or refresh token the proxy saw issued was issued
+// to: a token we hold, someone else's credentials, or nobody (anonymous).
+type holder struct {
+	ours bool
+	id   identity
+	anon bool
+}
+
+// index finds tokens by the secret a client sent, and remembers who
+// obtained which bearer and refresh tokens.
 type index struct {
 	src TokenSource
 
@@ -33,7 +55,7 @@ type index struct {
 }
 
 type issued struct {
-	token   oat.Token
+	holder  holder
 	expires time.Time
 }
 
@@ -85,15 +107,27 @@ func (ix *index) lookup(secret string) (oat.Token, bool) {
 	return t, ok
 }
 
-// remember ties a bearer or refresh token to the token that obtained it.
-func (ix *index) remember(value string, t oat.Token, ttl time.Duration) {
+// current returns the record id names as it is now.
+func (ix *index) current(id identity) (oat.Token, bool) {
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	t, ok := ix.bySecret[id.secret]
+	if !ok || t.Org != id.org || t.Label != id.label {
+		return oat.Token{}, false
+	}
+	return t, true
+}
+
+// remember ties a bearer or refresh token to who obtained it.
+func (ix *index) remember(value string, h holder, ttl time.Duration) {
 	if value == "" {
 		return
 	}
 	now := time.Now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.issued[sha256.Sum256([]byte(value))] = issued{token: t, expires: now.Add(ttl)}
+	ix.issued[sha256.Sum256([]byte(value))] = issued{holder: h, expires: now.Add(ttl)}
 	if len(ix.issued) > 10000 {
 		for k, v := range ix.issued {
 			if now.After(v.expires) {
@@ -103,16 +137,30 @@ func (ix *index) remember(value string, t oat.Token, ttl time.Duration) {
 	}
 }
 
-// obtainedBy returns the token a bearer or refresh token came from.
-func (ix *index) obtainedBy(value string) (oat.Token, bool) {
+// issuedTo returns who a bearer or refresh token the proxy saw issued was
+// issued to.
+func (ix *index) issuedTo(value string) (holder, bool) {
 	if value == "" {
-		return oat.Token{}, false
+		return holder{}, false
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	v, ok := ix.issued[sha256.Sum256([]byte(value))]
 	if !ok || time.Now().After(v.expires) {
-		return oat.Token{}, false
+		return holder{}, false
 	}
-	return v.token, true
+	return v.holder, true
+}
+
+// secretIn returns a token whose secret body holds, as sent.
+func (ix *index) secretIn(body []byte) (oat.Token, bool) {
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, t := range ix.bySecret {
+		if bytes.Contains(body, []byte(t.Secret)) {
+			return t, true
+		}
+	}
+	return oat.Token{}, false
 }

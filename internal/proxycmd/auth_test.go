@@ -22,7 +22,7 @@ func TestProxySecretRequired(t *testing.T) {
 	env := map[string]string{"OAT_HOME": t.TempDir(), "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
 	c := &cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Reload: make(chan os.Signal)}, ctx: context.Background()}
 	secret := proxyauth.New()
-	inst, err := c.start(serveOptions{upstreams: upstreams{}}, "127.0.0.1:0", secret, slog.New(slog.DiscardHandler))
+	inst, err := c.start(serveOptions{upstreams: upstreams{}, maxConns: 8}, "127.0.0.1:0", secret, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

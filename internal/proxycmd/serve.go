@@ -60,11 +60,13 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 type serveOptions struct {
 	listen, auditPath string
 	deny, allowRemote bool
+	maxConns          int
 	upstreams         upstreams
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.auditPath, "audit-log", "", "append one JSON line per decision to `FILE` (0600)")
+	fs.StringVar(&o.auditPath, "audit-log", "", "append one JSON line per decision to `FILE` (0600; SIGHUP reopens it)")
+	fs.IntVar(&o.maxConns, "max-conns", proxy.DefaultMaxConns, "at most `N` client connections at once; a 503 past it")
 	fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to hosts other than Docker Hub's instead of tunnelling them")
 	o.upstreams = upstreams{}
 	fs.Var(o.upstreams, "upstream", "dial `HOST=ADDR` for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)")
@@ -142,25 +144,32 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		return nil, err
 	}
 	debug.FreeOSMemory() // the vault's KDF memory is not needed again
-	var audit io.Writer
+	if o.maxConns < 1 {
+		return nil, command.Usagef("--max-conns %d: give at least 1", o.maxConns)
+	}
+	var (
+		audit     io.Writer
+		auditFile *proxy.AuditFile
+	)
 	if o.auditPath != "" {
-		f, err := os.OpenFile(o.auditPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := proxy.OpenAuditFile(o.auditPath)
 		if err != nil {
 			return nil, err
 		}
 		inst.done = append(inst.done, func() { f.Close() })
-		audit = f
+		audit, auditFile = f, f
 	}
 	ln, err := listen(addr, o.allowRemote)
 	if err != nil {
 		return nil, err
 	}
 	inst.addr = ln.Addr().String()
-	var h http.Handler = proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Audit: audit, Log: log})
+	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log})
+	inst.srv = p.Server()
+	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if secret != "" {
-		h = proxyauth.Require(secret, h)
+		inst.srv.Handler = proxyauth.Require(secret, inst.srv.Handler)
 	}
-	inst.srv = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	hup := c.Reload
 	if hup == nil {
@@ -169,16 +178,10 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		inst.done = append(inst.done, func() { signal.Stop(ch) })
 		hup = ch
 	}
-	go func() {
-		for range hup {
-			src.force()
-			log.Info("reloading the token records (SIGHUP)")
-			c.desktopChecks(log)
-		}
-	}()
+	go onHangup(hup, src, auditFile, log, func() { c.desktopChecks(log) })
 	log.Info("oat-proxy listening", "addr", inst.addr, "ca", ca.CertPath, "version", version.Version())
 	c.desktopChecks(log)
-	go func() { inst.errc <- inst.srv.Serve(ln) }()
+	go func() { inst.errc <- inst.srv.Serve(p.Listener(ln)) }()
 	return inst, nil
 }
 
@@ -237,4 +240,23 @@ func (i *instance) release() {
 		f()
 	}
 	i.done = nil
+}
+
+// onHangup reads the token records again, runs checks (if any) and
+// reopens the audit log (so that logrotate works) on every SIGHUP, until
+// hup is closed.
+func onHangup(hup <-chan os.Signal, src *tokenSource, audit *proxy.AuditFile, log *slog.Logger, checks func()) {
+	for range hup {
+		src.force()
+		log.Info("reloading the token records (SIGHUP)")
+		if checks != nil {
+			checks()
+		}
+		if audit == nil {
+			continue
+		}
+		if err := audit.Reopen(); err != nil {
+			log.Error("cannot reopen the audit log: lines go to the old file", "error", err)
+		}
+	}
 }

@@ -1,7 +1,9 @@
 // Package registry classifies requests to Docker Hub — token requests,
-// registry API requests and Hub API organization routes — into what they
-// need: which repositories, which actions, with which credentials. It does
-// no I/O.
+// registry API requests, the Hub API's logins and organization routes —
+// into what they need: which repositories, which actions, with which
+// credentials. It reads every request in one canonical form (method upper
+// case, path decoded once, strict query) and says what it did not
+// understand rather than guess. It does no I/O.
 package registry
 
 import (
@@ -10,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -29,15 +30,16 @@ type Kind int
 
 // Kinds of request.
 const (
-	KindOther    Kind = iota // nothing to check
+	KindOther    Kind = iota // not understood: Request.Unknown says why
 	KindPing                 // GET /v2/
 	KindToken                // the token service
 	KindRegistry             // the registry API on a repository
 	KindAPI                  // the Hub API's organization routes
+	KindLogin                // the Hub API's logins, which answer with a JWT
 )
 
 func (k Kind) String() string {
-	return [...]string{"other", "ping", "token", "registry", "api"}[k]
+	return [...]string{"other", "ping", "token", "registry", "api", "login"}[k]
 }
 
 // Access is what a request needs on one repository.
@@ -46,20 +48,43 @@ type Access struct {
 	Actions []string `json:"actions"`
 }
 
+// CredKind is where a credential came from.
+type CredKind int
+
+// Kinds of credential.
+const (
+	CredBasic    CredKind = iota // Authorization: Basic, or URL userinfo
+	CredPassword                 // a password grant's or a login's secret
+	CredRefresh                  // a refresh_token grant's token
+	CredBearer                   // Authorization: Bearer (or JWT)
+	CredOther                    // an Authorization scheme not understood
+)
+
+// Credential is one credential a request carries.
+type Credential struct {
+	Kind     CredKind
+	Username string
+	Value    string
+}
+
 // Request is a classified request.
 type Request struct {
 	Kind   Kind
 	Access []Access
-	// Credentials the client presented to the token service: Basic auth,
-	// or a password grant's username and password.
-	Username, Secret string
-	// RefreshToken is a refresh_token grant's token.
-	RefreshToken string
-	// Bearer is a registry request's bearer token.
-	Bearer string
+	// Creds are every credential the request carries, in the order read.
+	Creds []Credential
 	// OrgScope is the organization scope a Hub API route needs, and Org
-	// the organization.
+	// the organization ("" when the route does not name it: the token's
+	// own).
 	OrgScope, Org string
+	// Unknown says what in the request was not understood. A request
+	// with a credential of a token the proxy holds is refused for it.
+	Unknown string
+	// Hidden are the other values of a token request's or a login's
+	// query and body, read leniently: any that is a credential of a token
+	// the proxy holds makes the request that token's, so a request
+	// another server might read differently is not passed as nobody's.
+	Hidden []string
 }
 
 // Scopes is the request's access as token scope strings.
@@ -71,100 +96,279 @@ func (r Request) Scopes() []string {
 	return out
 }
 
-// nameComponent and namePattern are the distribution spec's repository
-// name grammar.
-const nameComponent = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
-
-var (
-	namePattern = nameComponent + `(?:/` + nameComponent + `)*`
-	registryRE  = regexp.MustCompile(`^/v2/(` + namePattern + `)/(manifests/[^/]+|blobs/uploads/?[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$`)
-	nameRE      = regexp.MustCompile(`^` + namePattern + `$`)
-	apiRE       = regexp.MustCompile(`^/v2/orgs/([^/]+)/(members|invites|groups)(?:/.*)?$`)
-)
-
 // ErrBadPath is a registry path that breaks the distribution spec.
 var ErrBadPath = errors.New("not a registry API path")
 
-// Classify reads what r needs. host is the host it was sent to, without a
-// port. form is the parsed body of a token POST (nil otherwise).
-func Classify(host string, r *http.Request, form url.Values) (Request, error) {
+// The actions registry requests need, shared so classifying allocates
+// less.
+var (
+	needPull     = []string{Pull}
+	needPullPush = []string{Pull, Push}
+	needPush     = []string{Push}
+	needDelete   = []string{Delete}
+)
+
+// Hub API login routes: they take an organization and a token and answer
+// with a JWT that later requests carry.
+const (
+	LoginPath       = "/v2/auth/token"
+	LegacyLoginPath = "/v2/users/login"
+)
+
+// NeedsBody reports whether a request's body is part of what it asks (a
+// token POST's form, a login's JSON): the caller reads it, bounded, and
+// hands it to Classify.
+func NeedsBody(host, method, path string) bool {
+	if !strings.EqualFold(method, http.MethodPost) {
+		return false
+	}
 	switch host {
 	case hub.AuthHost:
-		return classifyToken(r, form)
+		return true
 	case hub.APIHost:
-		return classifyAPI(r), nil
+		p := strings.TrimSuffix(path, "/")
+		return p == LoginPath || p == LegacyLoginPath
 	}
-	return classifyRegistry(r)
+	return false
 }
 
-func classifyToken(r *http.Request, form url.Values) (Request, error) {
-	req := Request{Kind: KindToken}
-	var scopes []string
-	switch r.Method {
-	case http.MethodGet:
-		scopes = r.URL.Query()["scope"]
-		req.Username, req.Secret, _ = basicAuth(r.Header.Get("Authorization"))
-	case http.MethodPost:
-		scopes = strings.Fields(form.Get("scope"))
-		switch form.Get("grant_type") {
-		case "password":
-			req.Username, req.Secret = form.Get("username"), form.Get("password")
-		case "refresh_token":
-			req.RefreshToken = form.Get("refresh_token")
-		}
-		if req.Secret == "" {
-			req.Username, req.Secret, _ = basicAuth(r.Header.Get("Authorization"))
-		}
-	default:
+// Classify reads what r needs. host is the canonical host it was sent to
+// (hub.CanonicalHost, without a port). body is its body when NeedsBody
+// says so, nil otherwise.
+func Classify(host string, r *http.Request, body []byte) (Request, error) {
+	req := Request{}
+	method := strings.ToUpper(r.Method)
+	readAuthorization(r, &req)
+	if u := r.URL.User; u != nil {
+		pass, _ := u.Password()
+		req.Creds = append(req.Creds, Credential{Kind: CredBasic, Username: u.Username(), Value: pass})
+		req.note("credentials in the URL")
+	}
+	path, err := canonicalPath(r)
+	if err != nil {
+		req.note(err.Error())
+		return req, err
+	}
+	switch host {
+	case hub.AuthHost:
+		classifyToken(method, path, r, body, &req)
+		return req, nil
+	case hub.APIHost:
+		classifyAPI(method, path, r, body, &req)
 		return req, nil
 	}
-	for _, s := range scopes {
-		a, err := ParseScope(s)
-		if err != nil {
-			return Request{}, err
-		}
-		if a.Repo != "" {
-			req.Access = append(req.Access, a)
-		}
-	}
-	return req, nil
+	return req, classifyRegistry(method, path, r.URL.RawQuery, &req)
 }
 
-// ParseScope reads a token scope, "repository:acme/app:pull,push". Scopes
-// of other types (registry:catalog:*) come back with no repository. A
-// repository name breaking the grammar is an error.
-func ParseScope(s string) (Access, error) {
+// note records the first thing not understood.
+func (r *Request) note(what string) {
+	if r.Unknown == "" {
+		r.Unknown = what
+	}
+}
+
+// canonicalPath is the request's path decoded exactly once. An encoded
+// slash, or a path that still holds an escape after decoding (encoded
+// twice), reads differently on different servers: refused.
+func canonicalPath(r *http.Request) (string, error) {
+	path := r.URL.Path
+	if raw := r.URL.RawPath; raw != "" && (strings.Contains(raw, "%2f") || strings.Contains(raw, "%2F")) {
+		return "", fmt.Errorf("an encoded slash in the path %q", raw)
+	}
+	if strings.IndexByte(path, '%') >= 0 {
+		return "", fmt.Errorf("a path encoded twice, %q", path)
+	}
+	return path, nil
+}
+
+// readAuthorization reads the Authorization header into req.Creds.
+func readAuthorization(r *http.Request, req *Request) {
+	values := r.Header["Authorization"]
+	if len(values) == 0 {
+		return
+	}
+	if len(values) > 1 {
+		req.note("several Authorization headers")
+	}
+	for _, h := range values {
+		scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
+		rest = strings.TrimSpace(rest)
+		switch {
+		case !found:
+			req.note("an Authorization header without a scheme")
+			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: scheme})
+		case strings.EqualFold(scheme, "basic"):
+			raw, err := base64.StdEncoding.DecodeString(rest)
+			user, pass, ok := strings.Cut(string(raw), ":")
+			if err != nil || !ok {
+				req.note("malformed Basic credentials")
+				req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: rest})
+				continue
+			}
+			req.Creds = append(req.Creds, Credential{Kind: CredBasic, Username: user, Value: pass})
+		case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "jwt"):
+			req.Creds = append(req.Creds, Credential{Kind: CredBearer, Value: rest})
+		default:
+			req.note("an Authorization scheme other than Basic and Bearer")
+			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: rest})
+		}
+	}
+}
+
+// Password grant and refresh grant, the grant types the token service
+// knows.
+const (
+	GrantPassword = "password"
+	GrantRefresh  = "refresh_token"
+)
+
+// singleTokenParams are token request parameters given at most once.
+var singleTokenParams = []string{"service", "account", "client_id", "offline_token", "access_type", "grant_type", "username", "password", "refresh_token"}
+
+func classifyToken(method, path string, r *http.Request, body []byte, req *Request) {
+	req.Kind = KindToken
+	if path != "/token" {
+		req.Kind = KindOther
+		req.note(fmt.Sprintf("the path %q on the token service", path))
+		return
+	}
+	query, err := ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		req.note(err.Error())
+	}
+	if err != nil {
+		query = lenientValues(r.URL.RawQuery)
+	}
+	req.hide(query)
+	scopes := query["scope"]
+	switch method {
+	case http.MethodGet:
+	case http.MethodPost:
+		if !isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			req.note(fmt.Sprintf("a token request body of type %q", r.Header.Get("Content-Type")))
+		}
+		form, err := ParseQuery(string(body))
+		if err != nil {
+			req.note("the token request body: " + err.Error())
+			form = lenientValues(string(body))
+		}
+		req.hide(form)
+		if err := single(form, singleTokenParams); err != nil {
+			req.note(err.Error())
+		}
+		scopes = append(scopes, form["scope"]...)
+		if grant := form.Get("grant_type"); grant != GrantPassword && grant != GrantRefresh {
+			req.note(fmt.Sprintf("the grant type %q", grant))
+		}
+		// Every password and refresh token, whatever the grant type says:
+		// another server may read the one this one does not.
+		for _, v := range form["password"] {
+			req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: form.Get("username"), Value: v})
+		}
+		for _, v := range form["refresh_token"] {
+			req.Creds = append(req.Creds, Credential{Kind: CredRefresh, Value: v})
+		}
+	default:
+		req.Kind = KindOther
+		req.note("the method " + method + " on the token service")
+		return
+	}
+	if err := single(query, singleTokenParams); err != nil {
+		req.note(err.Error())
+	}
+	for _, param := range scopes {
+		for _, s := range strings.Fields(param) {
+			a, ok, err := ParseScope(s)
+			switch {
+			case err != nil:
+				req.note(err.Error())
+			case !ok:
+				req.note(fmt.Sprintf("the scope %q", s))
+			default:
+				req.Access = append(req.Access, a)
+			}
+		}
+	}
+}
+
+// hide adds every value of v to req.Hidden.
+func (r *Request) hide(v Values) {
+	for _, vs := range v {
+		r.Hidden = append(r.Hidden, vs...)
+	}
+}
+
+// lenientValues reads a query or form the most forgiving way: pairs split
+// on "&" and ";", keys in any case kept as sent, a bad escape kept raw.
+func lenientValues(raw string) Values {
+	v := Values{}
+	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		k, val, _ := strings.Cut(pair, "=")
+		v[unescapeOrRaw(k)] = append(v[unescapeOrRaw(k)], unescapeOrRaw(val))
+	}
+	return v
+}
+
+func unescapeOrRaw(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// isMediaType reports whether a Content-Type value is want, with or
+// without parameters, in any case.
+func isMediaType(value, want string) bool {
+	mt, _, _ := strings.Cut(value, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), want)
+}
+
+// single refuses a parameter of names given more than once.
+func single(v Values, names []string) error {
+	for _, n := range names {
+		if len(v[n]) > 1 {
+			return fmt.Errorf("the parameter %q given %d times", n, len(v[n]))
+		}
+	}
+	return nil
+}
+
+// ParseScope reads a token scope, "repository:acme/app:pull,push". The
+// resource type is read in any case, with or without a class
+// ("repository(plugin)"); ok is false for other types (registry:catalog:*).
+// A repository name breaking the grammar, or no action, is an error.
+func ParseScope(s string) (a Access, ok bool, err error) {
 	first, last := strings.Index(s, ":"), strings.LastIndex(s, ":")
 	if first <= 0 || last == first {
-		return Access{}, fmt.Errorf("malformed scope %q", s)
+		return Access{}, false, fmt.Errorf("malformed scope %q", s)
 	}
 	typ, name, actions := s[:first], s[first+1:last], s[last+1:]
 	if i := strings.Index(typ, "("); i > 0 && strings.HasSuffix(typ, ")") {
 		typ = typ[:i]
 	}
-	if typ != "repository" {
-		return Access{}, nil
+	if !strings.EqualFold(typ, "repository") {
+		return Access{}, false, nil
 	}
 	repo, err := NormalizeName(name)
 	if err != nil {
-		return Access{}, fmt.Errorf("scope %q: %w", s, err)
+		return Access{}, false, fmt.Errorf("scope %q: %w", s, err)
 	}
 	var acts []string
 	for _, a := range strings.Split(actions, ",") {
-		if a = strings.TrimSpace(a); a != "" && !slices.Contains(acts, a) {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(acts, a) {
 			acts = append(acts, a)
 		}
 	}
 	if len(acts) == 0 {
-		return Access{}, fmt.Errorf("scope %q asks for no action", s)
+		return Access{}, false, fmt.Errorf("scope %q asks for no action", s)
 	}
-	return Access{Repo: repo, Actions: acts}, nil
+	return Access{Repo: repo, Actions: acts}, true, nil
 }
 
 // NormalizeName checks a repository name against the grammar and adds
 // library/ to an official image's name, as Docker does on the wire.
 func NormalizeName(name string) (string, error) {
-	if len(name) > 255 || !nameRE.MatchString(name) {
+	if !validName(name) {
 		return "", fmt.Errorf("invalid repository name %q", name)
 	}
 	if !strings.Contains(name, "/") {
@@ -173,94 +377,209 @@ func NormalizeName(name string) (string, error) {
 	return name, nil
 }
 
-func classifyRegistry(r *http.Request) (Request, error) {
-	path := r.URL.Path
-	if path == "/v2/" || path == "/v2" {
-		return Request{Kind: KindPing, Bearer: bearer(r)}, nil
+func classifyRegistry(method, path, rawQuery string, req *Request) error {
+	switch {
+	case path == "/v2/" || path == "/v2":
+		req.Kind = KindPing
+		if method != http.MethodGet && method != http.MethodHead {
+			req.note("the method " + method + " on /v2/")
+		}
+		return nil
+	case path == "/v2/_catalog":
+		req.note("the catalog, which organization access tokens have no scope for")
+		return nil
+	case !strings.HasPrefix(path, "/v2/"):
+		req.note(fmt.Sprintf("the path %q, outside the registry API", path))
+		return nil
 	}
-	if !strings.HasPrefix(path, "/v2/") {
-		return Request{Kind: KindOther}, nil
+	name, route, ok := splitRegistryPath(path[len("/v2/"):])
+	if !ok {
+		err := fmt.Errorf("%w: %q", ErrBadPath, path)
+		req.note(err.Error())
+		return err
 	}
-	if path == "/v2/_catalog" {
-		return Request{Kind: KindOther, Bearer: bearer(r)}, nil
-	}
-	m := registryRE.FindStringSubmatch(path)
-	if m == nil {
-		return Request{}, fmt.Errorf("%w: %q", ErrBadPath, path)
-	}
-	repo, err := NormalizeName(m[1])
+	repo, err := NormalizeName(name)
 	if err != nil {
-		return Request{}, err
+		req.note(err.Error())
+		return err
 	}
-	req := Request{Kind: KindRegistry, Bearer: bearer(r)}
-	upload := strings.HasPrefix(m[2], "blobs/uploads")
 	var actions []string
 	switch {
-	case upload && r.Method == http.MethodDelete:
-		actions = []string{Push}
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		if upload {
-			actions = []string{Pull, Push}
-		} else {
-			actions = []string{Pull}
+	case route == routeUpload && method == http.MethodDelete:
+		actions = needPush
+	case method == http.MethodGet || method == http.MethodHead:
+		actions = needPull
+		if route == routeUpload {
+			actions = needPullPush
 		}
-	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
-		actions = []string{Pull, Push}
-	case r.Method == http.MethodDelete:
-		actions = []string{Delete}
+	case (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch) && route != routeTags && route != routeReferrers:
+		actions = needPullPush
+	case method == http.MethodDelete && route != routeTags && route != routeReferrers:
+		actions = needDelete
 	default:
-		return Request{}, fmt.Errorf("%w: method %s on %q", ErrBadPath, r.Method, path)
+		err := fmt.Errorf("%w: method %s on %q", ErrBadPath, method, path)
+		req.note(err.Error())
+		return err
 	}
-	req.Access = []Access{{Repo: repo, Actions: actions}}
-	if upload && r.Method == http.MethodPost {
-		if from := r.URL.Query().Get("from"); from != "" && r.URL.Query().Get("mount") != "" {
+	req.Kind = KindRegistry
+	req.Access = append(req.Access, Access{Repo: repo, Actions: actions})
+	if rawQuery == "" {
+		return nil
+	}
+	query, err := ParseQuery(rawQuery)
+	if err != nil {
+		req.note(err.Error())
+		return nil
+	}
+	if err := single(query, []string{"mount", "from", "digest", "n", "last", "_state", "artifactType"}); err != nil {
+		req.note(err.Error())
+	}
+	if route == routeUpload && method == http.MethodPost {
+		if from := query.Get("from"); from != "" {
 			src, err := NormalizeName(from)
 			if err != nil {
-				return Request{}, err
+				req.note(err.Error())
+				return err
 			}
-			req.Access = append(req.Access, Access{Repo: src, Actions: []string{Pull}})
+			req.Access = append(req.Access, Access{Repo: src, Actions: needPull})
 		}
 	}
-	return req, nil
+	return nil
 }
 
-// orgScopes maps Hub API routes to the scope they need.
-var orgScopes = map[string][2]string{
-	"members": {"member-read", "member-edit"},
-	"invites": {"invite-read", "invite-edit"},
-	"groups":  {"group-read", "group-edit"},
+// Routes of the registry API under a repository name.
+const (
+	routeManifest = iota + 1
+	routeBlob
+	routeUpload
+	routeTags
+	routeReferrers
+)
+
+// splitRegistryPath splits "NAME/manifests/REF" and the other routes into
+// the name and the route, checking references against the distribution
+// grammar. It allocates nothing.
+func splitRegistryPath(p string) (name string, route int, ok bool) {
+	last := strings.LastIndexByte(p, '/')
+	if last <= 0 {
+		return "", 0, false
+	}
+	head, tail := p[:last], p[last+1:]
+	prevAt := strings.LastIndexByte(head, '/')
+	prev := head[prevAt+1:]
+	before := ""
+	if prevAt > 0 {
+		before = head[:prevAt]
+	}
+	switch {
+	case prev == "manifests" && (validTag(tail) || validDigest(tail)):
+		return before, routeManifest, before != ""
+	case prev == "blobs" && tail == "uploads":
+		return before, routeUpload, before != ""
+	case prev == "blobs" && validDigest(tail):
+		return before, routeBlob, before != ""
+	case prev == "tags" && tail == "list":
+		return before, routeTags, before != ""
+	case prev == "referrers" && validDigest(tail):
+		return before, routeReferrers, before != ""
+	case prev == "uploads" && (tail == "" || validUploadID(tail)):
+		at := strings.LastIndexByte(before, '/')
+		if at > 0 && before[at+1:] == "blobs" {
+			return before[:at], routeUpload, true
+		}
+	}
+	return "", 0, false
 }
 
-func classifyAPI(r *http.Request) Request {
-	m := apiRE.FindStringSubmatch(r.URL.Path)
-	if m == nil {
-		return Request{Kind: KindOther}
-	}
-	scope := orgScopes[m[2]][1]
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		scope = orgScopes[m[2]][0]
-	}
-	req := Request{Kind: KindAPI, Org: m[1], OrgScope: scope, Bearer: bearer(r)}
-	req.Username, req.Secret, _ = basicAuth(r.Header.Get("Authorization"))
-	return req
+func isAlnumLower(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func isWord(c byte) bool {
+	return isAlnumLower(c) || c >= 'A' && c <= 'Z' || c == '_'
 }
 
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
+// validName is the distribution spec's repository name grammar:
+// components [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)* joined by "/", at most
+// 255 bytes.
+func validName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
 	}
-	return ""
+	for comp := range strings.SplitSeq(s, "/") {
+		if !validComponent(comp) {
+			return false
+		}
+	}
+	return true
 }
 
-func basicAuth(h string) (user, pass string, ok bool) {
-	if len(h) < 6 || !strings.EqualFold(h[:6], "basic ") {
-		return "", "", false
+func validComponent(c string) bool {
+	i := 0
+	for {
+		start := i
+		for i < len(c) && isAlnumLower(c[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+		if i == len(c) {
+			return true
+		}
+		start = i
+		for i < len(c) && (c[i] == '.' || c[i] == '_' || c[i] == '-') {
+			i++
+		}
+		if sep := c[start:i]; sep != "." && sep != "_" && sep != "__" && strings.Trim(sep, "-") != "" {
+			return false
+		}
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
-	if err != nil {
-		return "", "", false
+}
+
+// validTag is [\w][\w.-]{0,127}.
+func validTag(s string) bool {
+	if s == "" || len(s) > 128 || !isWord(s[0]) {
+		return false
 	}
-	user, pass, ok = strings.Cut(string(raw), ":")
-	return user, pass, ok
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isWord(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validDigest is algorithm ":" encoded: [a-z0-9]+(?:[.+_-][a-z0-9]+)* and
+// [a-zA-Z0-9=_-]+.
+func validDigest(s string) bool {
+	algo, enc, ok := strings.Cut(s, ":")
+	if !ok || algo == "" || enc == "" || len(s) > 1024 {
+		return false
+	}
+	prevSep := true
+	for i := 0; i < len(algo); i++ {
+		c := algo[i]
+		sep := c == '.' || c == '+' || c == '_' || c == '-'
+		if sep && prevSep || !sep && !isAlnumLower(c) {
+			return false
+		}
+		prevSep = sep
+	}
+	if prevSep {
+		return false
+	}
+	return validUploadID(enc)
+}
+
+// validUploadID is [a-zA-Z0-9=_-]+, an upload's ID and a digest's encoded
+// part alike.
+func validUploadID(s string) bool {
+	if s == "" || len(s) > 1024 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isWord(c) && c != '=' && c != '-' {
+			return false
+		}
+	}
+	return true
 }

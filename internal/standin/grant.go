@@ -25,19 +25,27 @@ var grantable = []string{"pull", "push"}
 // repoName is the path grammar of a repository name, without a domain.
 var repoName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 
-// parseScope reads "repository:NAME:ACTIONS". ok is false for any other
-// resource type and for malformed scopes.
+// parseScope reads "repository:NAME:ACTIONS" leniently, as a forgiving
+// server would: the type in any case and with or without a class, the
+// name and actions lower-cased, an official image's name with library/.
+// ok is false for any other resource type and for malformed scopes.
 func parseScope(s string) (name string, actions []string, ok bool) {
 	typ, rest, found := strings.Cut(s, ":")
 	i := strings.LastIndex(rest, ":")
-	if !found || typ != "repository" || i < 0 {
+	if c := strings.IndexByte(typ, '('); c > 0 {
+		typ = typ[:c]
+	}
+	if !found || !strings.EqualFold(typ, "repository") || i < 0 {
 		return "", nil, false
 	}
-	name = rest[:i]
+	name = strings.ToLower(rest[:i])
 	if len(name) > 255 || !repoName.MatchString(name) {
 		return "", nil, false
 	}
-	return name, strings.Split(rest[i+1:], ","), true
+	if !strings.Contains(name, "/") {
+		name = "library/" + name
+	}
+	return name, strings.Split(strings.ToLower(rest[i+1:]), ","), true
 }
 
 // grant is what tok (nil: anonymous) may do of what scopes ask, one entry a

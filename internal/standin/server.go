@@ -16,10 +16,10 @@ import (
 
 // hubNames are the Docker Hub names the hub's certificate is valid for and
 // Transport dials the hub for.
-var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost}
+var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost, RegistryHubHost}
 
 // registryNames are the hosts whose requests go to the registry.
-var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, "localhost", "127.0.0.1", "::1"}
+var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, RegistryHubHost, "localhost", "127.0.0.1", "::1"}
 
 // listen starts serving TLS on the configured address.
 func (h *Hub) listen() error {
@@ -58,6 +58,7 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 	switch host := hostOnly(r); {
 	case slices.Contains(registryNames, host):
 		h.noteBearer(r)
+		requestEntry(r).Needs = registryNeeds(r)
 		h.app.ServeHTTP(w, r)
 	case host == AuthHost:
 		h.serveToken(w, r)

@@ -34,6 +34,8 @@ const (
 	AuthHost     = "auth.docker.io"
 	APIHost      = "hub.docker.com"
 	DockerIOHost = "docker.io"
+	// RegistryHubHost is the registry's older name.
+	RegistryHubHost = "registry.hub.docker.com"
 )
 
 // Token is an organization access token the stand-in hub accepts.
@@ -68,7 +70,11 @@ type Request struct {
 	Label     string   // the token's label
 	Asked     []string // scopes asked of the token service, as sent
 	Granted   []string // scopes the token service granted, "repository:acme/app:pull,push"
-	Status    int
+	// Needs is what the hub's own reading of a registry or API request
+	// says it needs: "repository:acme/app:push", "org:acme:member-edit",
+	// or "unknown:…" for what it cannot place.
+	Needs  []string
+	Status int
 }
 
 // Hub is a running stand-in hub.
@@ -87,6 +93,8 @@ type Hub struct {
 	mu         sync.Mutex
 	tokens     []Token
 	refresh    map[string]credentials // refresh token → the token it stands for
+	apiTokens  map[string]credentials // Hub API JWT → the token that logged in
+	padding    int                    // bytes of padding in token responses
 	issued     map[string]principal   // bearer token ID → the token it was issued to
 	requests   []Request
 	transports []*http.Transport // handed out by Transport, closed by Close
@@ -111,11 +119,12 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 		opts.Addr = "127.0.0.1:0"
 	}
 	h := &Hub{
-		opts:    opts,
-		tokens:  append([]Token(nil), opts.Tokens...),
-		refresh: map[string]credentials{},
-		issued:  map[string]principal{},
-		seed:    Token{Org: "standin-seed", Label: "seed", Secret: randomString(32), Push: []string{"*"}},
+		opts:      opts,
+		tokens:    append([]Token(nil), opts.Tokens...),
+		refresh:   map[string]credentials{},
+		apiTokens: map[string]credentials{},
+		issued:    map[string]principal{},
+		seed:      Token{Org: "standin-seed", Label: "seed", Secret: randomString(32), Push: []string{"*"}},
 	}
 	if err := h.start(ctx); err != nil {
 		h.cleanup()
@@ -151,6 +160,14 @@ func (h *Hub) AddToken(t Token) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.tokens = append(h.tokens, t)
+}
+
+// PadTokenResponses adds n bytes to every token response, as a hub gone
+// wrong would.
+func (h *Hub) PadTokenResponses(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.padding = n
 }
 
 // Requests returns the requests answered so far.

@@ -193,7 +193,7 @@ func TestTokenServiceGrantsTheIntersection(t *testing.T) {
 		"repository:library/alpine:pull,push",
 		"repository:acme/open:pull",
 		"registry:catalog:*",
-		"repository:Not_Valid:pull",
+		"repository:-not-valid:pull",
 		"garbage",
 	}
 	status, body := getToken(t, h, url.Values{"service": {Service}, "scope": asked}, "acme", pushSecret)
@@ -311,6 +311,40 @@ func TestOrgAPI(t *testing.T) {
 	req.SetBasicAuth("acme", pushSecret)
 	if status, _ := do(t, h, req); status != http.StatusOK {
 		t.Errorf("Basic auth: %d, want 200", status)
+	}
+	// the logins, and their JWTs on later routes
+	for _, tt := range []struct{ path, body, field string }{
+		{"/v2/auth/token", `{"identifier":"acme","secret":"` + pushSecret + `"}`, "access_token"},
+		{"/v2/users/login/", `{"Username":"acme","password":"` + pushSecret + `"}`, "token"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, "https://hub.docker.com"+tt.path, strings.NewReader(tt.body))
+		status, out := do(t, h, req)
+		jwt, _ := out[tt.field].(string)
+		if status != http.StatusOK || jwt == "" || last(h).Label != "release" {
+			t.Fatalf("POST %s: %d %v", tt.path, status, keys(out))
+		}
+		for _, route := range []struct {
+			method, path string
+			want         int
+			need         string
+		}{
+			{"GET", "/v2/orgs/acme/members/", http.StatusOK, "org:acme:member-read"},
+			{"POST", "/v2/invites/bulk", http.StatusForbidden, "org:acme:invite-edit"},
+			{"DELETE", "/v2/invites/42", http.StatusForbidden, "org:acme:invite-edit"},
+			{"GET", "/v2/orgs/acme/access-tokens", http.StatusForbidden, "org:acme:access-token-read"},
+			{"GET", "/v2/repositories/acme", http.StatusNotFound, "unknown:GET /v2/repositories/acme"},
+		} {
+			req, _ := http.NewRequest(route.method, "https://hub.docker.com"+route.path, nil)
+			req.Header.Set("Authorization", "JWT "+jwt)
+			status, _ := do(t, h, req)
+			if r := last(h); status != route.want || r.Label != "release" || !cmp.Equal(r.Needs, []string{route.need}) {
+				t.Errorf("%s %s with the login's JWT: %d %+v", route.method, route.path, status, r)
+			}
+		}
+	}
+	req, _ = http.NewRequest(http.MethodPost, "https://hub.docker.com/v2/auth/token", strings.NewReader(`{"identifier":"acme","secret":"`+wrongSecret+`"}`))
+	if status, _ := do(t, h, req); status != http.StatusUnauthorized {
+		t.Errorf("login with a wrong secret: %d", status)
 	}
 }
 

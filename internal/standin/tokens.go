@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -59,11 +61,11 @@ func (h *Hub) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (tokenR
 	case http.MethodGet:
 		return decodeTokenGet(r), http.StatusOK
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err != nil {
 			return tokenRequest{}, http.StatusBadRequest
 		}
-		return h.decodeTokenPost(r)
+		return h.decodeTokenPost(r, lenientForm(r.URL.RawQuery, string(body)))
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		return tokenRequest{}, http.StatusMethodNotAllowed
@@ -75,24 +77,29 @@ func (h *Hub) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (tokenR
 // out a refresh token here: docker login must then store the organization
 // and the secret itself, not an identity token.
 func decodeTokenGet(r *http.Request) tokenRequest {
-	req := tokenRequest{scopes: splitScopes(r.URL.Query()["scope"])}
+	req := tokenRequest{scopes: splitScopes(lenientForm(r.URL.RawQuery)["scope"])}
 	if user, secret, ok := r.BasicAuth(); ok {
 		req.creds = &credentials{org: user, secret: secret}
 	}
 	return req
 }
 
-// decodeTokenPost reads the OAuth2 form: the password grant, which gets a
-// refresh token, or the refresh_token grant.
-func (h *Hub) decodeTokenPost(r *http.Request) (tokenRequest, int) {
-	req := tokenRequest{scopes: splitScopes(r.PostForm["scope"])}
-	switch r.PostForm.Get("grant_type") {
+// decodeTokenPost reads the OAuth2 form, whatever the Content-Type says,
+// with the query's parameters too: the password grant, which gets a
+// refresh token, or the refresh_token grant. Basic auth stands in for a
+// missing password.
+func (h *Hub) decodeTokenPost(r *http.Request, form url.Values) (tokenRequest, int) {
+	req := tokenRequest{scopes: splitScopes(form["scope"])}
+	switch form.Get("grant_type") {
 	case "password":
-		req.creds = &credentials{org: r.PostForm.Get("username"), secret: r.PostForm.Get("password")}
+		req.creds = &credentials{org: form.Get("username"), secret: form.Get("password")}
+		if user, secret, ok := r.BasicAuth(); ok && req.creds.secret == "" {
+			req.creds = &credentials{org: user, secret: secret}
+		}
 		req.wantRefresh = true
 	case "refresh_token":
 		h.mu.Lock()
-		c, ok := h.refresh[r.PostForm.Get("refresh_token")]
+		c, ok := h.refresh[form.Get("refresh_token")]
 		h.mu.Unlock()
 		if !ok {
 			return req, http.StatusUnauthorized
@@ -102,6 +109,26 @@ func (h *Hub) decodeTokenPost(r *http.Request) (tokenRequest, int) {
 		return req, http.StatusBadRequest
 	}
 	return req, http.StatusOK
+}
+
+// lenientForm reads query strings and form bodies the forgiving way old
+// servers did: pairs split on "&" and ";", a bad escape kept as sent.
+func lenientForm(parts ...string) url.Values {
+	v := url.Values{}
+	for _, part := range parts {
+		for _, pair := range strings.FieldsFunc(part, func(r rune) bool { return r == '&' || r == ';' }) {
+			k, val, _ := strings.Cut(pair, "=")
+			v.Add(unescapeOrRaw(k), unescapeOrRaw(val))
+		}
+	}
+	return v
+}
+
+func unescapeOrRaw(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // splitScopes splits scope parameters, which may hold several scopes
@@ -143,11 +170,14 @@ func (h *Hub) issue(tok *Token, access []resourceActions, withRefresh bool) (map
 		"token": jwt, "access_token": jwt,
 		"expires_in": int(tokenLifetime / time.Second), "issued_at": now.UTC().Format(time.RFC3339),
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.padding > 0 {
+		resp["padding"] = strings.Repeat("x", h.padding)
+	}
 	if tok == nil {
 		return resp, nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.issued[id] = principal{org: tok.Org, label: tok.Label}
 	if withRefresh {
 		rt := randomString(24)
@@ -160,10 +190,8 @@ func (h *Hub) issue(tok *Token, access []resourceActions, withRefresh bool) (map
 // authenticate returns the active, unexpired token with this organization
 // and secret, or nil.
 func (h *Hub) authenticate(org, secret string) *Token {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	want := sha256.Sum256([]byte(secret))
-	for _, t := range append([]Token{h.seed}, h.tokens...) {
+	for _, t := range h.allTokens() {
 		got := sha256.Sum256([]byte(t.Secret))
 		if t.Org != org || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 			continue
@@ -174,4 +202,11 @@ func (h *Hub) authenticate(org, secret string) *Token {
 		return &t
 	}
 	return nil
+}
+
+// allTokens is the hub's own token and the tokens it accepts.
+func (h *Hub) allTokens() []Token {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Token{h.seed}, h.tokens...)
 }

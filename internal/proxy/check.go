@@ -1,0 +1,335 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/redact"
+	"github.com/oatkit/oat/internal/registry"
+)
+
+// maxForm bounds a token POST's or a login's body.
+const maxForm = 64 << 10
+
+// state travels from a request to its response.
+type state struct {
+	entry  auditEntry
+	holder holder
+	kind   registry.Kind
+}
+
+type stateKey struct{}
+
+// serveHub serves one request inside a tunnel to host, an intercepted
+// host in canonical form: it is checked, then refused or sent upstream.
+func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &stallReader{ReadCloser: r.Body, rc: http.NewResponseController(w), d: p.limits.Stall}
+	}
+	st, rp := p.check(host, r)
+	if rp != nil {
+		if r.ContentLength != 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			rp.closeAfter = true
+		}
+		rp.write(w)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
+}
+
+// check brings r to its canonical form, classifies it and decides. A nil
+// reply sends it upstream.
+func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
+	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
+	deny := func(status int, code, reason, msg string) (*state, *reply) {
+		entry.Decision, entry.Reason = "denied", reason
+		p.audit.write(entry)
+		return nil, &reply{status: status, code: code, msg: msg}
+	}
+	if h, port := splitHost(r.Host); hub.CanonicalHost(h) != host || (port != "" && port != "443") {
+		return deny(http.StatusForbidden, "DENIED", "host differs from the CONNECT host",
+			fmt.Sprintf("oat-proxy refuses a request for %q inside a tunnel to %s: send it to the host the tunnel is for.", r.Host, host))
+	}
+	r.Method = strings.ToUpper(r.Method)
+	entry.Method = r.Method
+	var body []byte
+	if registry.NeedsBody(host, r.Method, r.URL.Path) {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
+		switch {
+		case err != nil:
+			return deny(http.StatusRequestTimeout, "UNSUPPORTED", "body unreadable", "oat-proxy could not read the request's body: it stopped arriving")
+		case len(b) > maxForm:
+			return deny(http.StatusRequestEntityTooLarge, "UNSUPPORTED", "body too large", "oat-proxy reads token and login bodies of at most 64 KiB")
+		}
+		body = b
+		r.Body = io.NopCloser(bytes.NewReader(b)) // read: the stall deadline is done with
+	}
+	req, err := registry.Classify(host, r, body)
+	entry.Kind = req.Kind.String()
+	if len(req.Access) > 0 {
+		entry.Repo = req.Access[0].Repo
+		entry.Action = strings.Join(req.Access[0].Actions, ",")
+	}
+	who := p.resolve(req, body)
+	st := &state{entry: entry, holder: who.holder, kind: req.Kind}
+	switch {
+	case who.unseen:
+		// Docker Hub answers a token it does not know with its challenge;
+		// so does the proxy for one it did not see issued, and the client
+		// fetches a new one through the checked path.
+		st.entry.Decision, st.entry.Reason = "challenged", "a bearer or refresh token the proxy did not see issued"
+		p.audit.write(st.entry)
+		return nil, challenge(req)
+	case who.tok == nil && err != nil:
+		msg := redact.String(err.Error())
+		entry.Decision, entry.Reason = "denied", msg
+		p.audit.write(entry)
+		return nil, &reply{status: http.StatusBadRequest, code: "NAME_INVALID", msg: msg}
+	case who.tok == nil && req.Kind == registry.KindRegistry && len(req.Creds) == 0:
+		// Docker Hub answers every registry request without a bearer
+		// token with this challenge; answering it here keeps probes for
+		// repositories a token may not touch from reaching the Hub.
+		st.entry.Decision, st.entry.Reason = "challenged", "no bearer token: answered with the Hub's challenge"
+		p.audit.write(st.entry)
+		return nil, challenge(req)
+	case who.tok == nil:
+		st.entry.Decision, st.entry.Reason = "passed", who.why
+		return st, nil
+	}
+	tok := *who.tok
+	st.entry.Label, st.entry.Org = tok.Label, tok.Org
+	if tok.Scopes.Unknown {
+		p.noticeOnce(tok)
+	}
+	d := Check(tok, req, err)
+	if d.Allow && who.conflict {
+		d = Conflicting(tok)
+	}
+	if !d.Allow {
+		return p.refuse(st, d)
+	}
+	st.entry.Decision, st.entry.Reason = "allowed", d.Reason
+	return st, nil
+}
+
+// refuse answers a decision's refusal with the registry error a client
+// prints.
+func (p *Proxy) refuse(st *state, d Decision) (*state, *reply) {
+	st.entry.Decision, st.entry.Reason = "denied", d.Reason
+	if d.Repo != "" {
+		st.entry.Repo = d.Repo
+	}
+	if d.Action != "" {
+		st.entry.Action = d.Action
+	}
+	p.audit.write(st.entry)
+	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client)
+	return nil, &reply{status: http.StatusForbidden, code: "DENIED", msg: d.Message,
+		detail: map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": d.Repo, "action": d.Action}}
+}
+
+// resolved is whose credentials a request carries.
+type resolved struct {
+	tok      *oat.Token // a token we hold, as its record is now
+	holder   holder
+	conflict bool   // a token we hold and other credentials besides
+	unseen   bool   // a bearer or refresh token the proxy did not see issued
+	why      string // for requests passed: why they are not ours to judge
+}
+
+// resolve finds the token a request's credentials belong to: by the
+// secret sent, or by the bearer or refresh token the proxy saw issued.
+// A hidden value or a body holding a credential of ours makes the request
+// ours too.
+func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
+	var (
+		ours   []identity
+		byID   = map[identity]oat.Token{}
+		others int
+		out    resolved
+	)
+	addOurs := func(t oat.Token) {
+		id := identityOf(t)
+		if _, seen := byID[id]; !seen {
+			ours = append(ours, id)
+			byID[id] = t
+		}
+	}
+	for _, v := range req.Hidden {
+		if t, ok := p.ours(v); ok {
+			addOurs(t)
+		}
+	}
+	if len(body) > 0 {
+		if t, ok := p.tokens.secretIn(body); ok {
+			addOurs(t)
+		}
+	}
+	for _, c := range req.Creds {
+		if c.Value == "" {
+			continue
+		}
+		if c.Kind != registry.CredRefresh {
+			if t, ok := p.tokens.lookup(c.Value); ok {
+				addOurs(t)
+				continue
+			}
+		}
+		if c.Kind == registry.CredRefresh || c.Kind == registry.CredBearer || c.Kind == registry.CredOther {
+			if h, ok := p.tokens.issuedTo(c.Value); ok {
+				if !h.ours {
+					others++
+					out.holder = h
+					continue
+				}
+				if t, ok := p.tokens.current(h.id); ok {
+					addOurs(t)
+					continue
+				}
+				// The record was removed or changed its secret: the token
+				// is tied to nothing the proxy can check against.
+			}
+			if c.Kind != registry.CredOther {
+				out.unseen = true
+				continue
+			}
+		}
+		others++
+		out.holder = holder{}
+	}
+	switch {
+	case len(ours) > 0:
+		t := byID[ours[0]]
+		out.tok, out.holder = &t, holder{ours: true, id: ours[0]}
+		out.conflict = len(ours) > 1 || others > 0 || out.unseen
+		out.unseen = false
+	case out.unseen:
+	case others > 0:
+		out.why = "credentials of no token in the store: not ours to judge"
+	default:
+		out.holder, out.why = holder{anon: true}, "no credentials"
+	}
+	return out
+}
+
+// ours returns the token v is the secret of, or a bearer or refresh
+// token issued to.
+func (p *Proxy) ours(v string) (oat.Token, bool) {
+	if v == "" {
+		return oat.Token{}, false
+	}
+	if t, ok := p.tokens.lookup(v); ok {
+		return t, true
+	}
+	if h, ok := p.tokens.issuedTo(v); ok && h.ours {
+		return p.tokens.current(h.id)
+	}
+	return oat.Token{}, false
+}
+
+// modifyResponse writes the audit line of a request sent upstream and
+// remembers the bearer and refresh tokens a token request or a login
+// obtained, tied to who obtained them.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
+	if st == nil {
+		return nil
+	}
+	st.entry.Upstream = resp.StatusCode
+	if (st.kind != registry.KindToken && st.kind != registry.KindLogin) || resp.StatusCode != http.StatusOK {
+		p.audit.write(st.entry)
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if len(body) > maxTokenResponse {
+		return errTokenTooLarge
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	p.audit.write(st.entry)
+	ttl := 5 * time.Minute
+	if st.kind == registry.KindLogin {
+		ttl = 24 * time.Hour // the Hub's JWTs say nothing of their lifetime
+	}
+	p.rememberIssued(body, st.holder, ttl)
+	return nil
+}
+
+// maxTokenResponse bounds a token service's or a login's answer: a token
+// cut short would be a token the proxy did not see issued.
+const maxTokenResponse = 1 << 20
+
+var errTokenTooLarge = errors.New("the token response is over 1 MiB")
+
+// upstreamError answers a request the Hub did not answer: a registry
+// error, 504 for a timeout, 502 otherwise, and an audit line.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	st, _ := r.Context().Value(stateKey{}).(*state)
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		if st != nil {
+			st.entry.Reason += "; the client went away"
+			p.audit.write(st.entry)
+		}
+		return
+	}
+	status, what := http.StatusBadGateway, upstreamCause(err)
+	var timeout interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &timeout) && timeout.Timeout()) {
+		status = http.StatusGatewayTimeout
+	}
+	msg := fmt.Sprintf("oat-proxy could not get an answer from %s: %s. Try again; if it persists, check the network and https://www.dockerstatus.com.", r.Host, what)
+	if errors.Is(err, errTokenTooLarge) {
+		msg = fmt.Sprintf("oat-proxy refuses %s's token response: it is over 1 MiB, more than any token the Hub issues.", r.Host)
+	}
+	if st != nil {
+		st.entry.Upstream = status
+		st.entry.Reason += "; upstream failed: " + what
+		p.audit.write(st.entry)
+	}
+	p.log.Warn("upstream failed", "host", r.Host, "error", what)
+	(&reply{status: status, code: "UNAVAILABLE", msg: msg}).write(w)
+}
+
+// upstreamCause is err without the URL a *url.Error adds (a query may
+// hold what is nobody's business).
+func upstreamCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// rememberIssued ties the tokens of a token response to h.
+// An answer that does not say how long its token lasts gets ttl.
+func (p *Proxy) rememberIssued(body []byte, h holder, ttl time.Duration) {
+	var tr struct {
+		Token        string `json:"token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		ExpiresIn    int    `json:"expires_in"`
+	}
+	if json.Unmarshal(body, &tr) != nil {
+		return
+	}
+	if tr.ExpiresIn > 0 {
+		ttl = time.Duration(tr.ExpiresIn) * time.Second
+	}
+	p.tokens.remember(tr.Token, h, ttl+time.Minute)
+	p.tokens.remember(tr.AccessToken, h, ttl+time.Minute)
+	p.tokens.remember(tr.RefreshToken, h, 90*24*time.Hour)
+}

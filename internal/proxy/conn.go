@@ -1,0 +1,264 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/elazarl/goproxy"
+)
+
+// Limits bound the work one client can make the proxy do. Zero fields
+// take the defaults.
+type Limits struct {
+	// MaxConns is how many client connections are served at once; past
+	// it a connection is answered 503 and closed.
+	MaxConns int
+	// MaxHeaderBytes bounds a request's header, on the proxy's own
+	// listener and inside every tunnel alike.
+	MaxHeaderBytes int
+	// Header is how long a request's header may take to arrive; Idle how
+	// long a connection may wait for its next request; Stall how long a
+	// body may go without a byte moving either way; Handshake how long a
+	// tunnel's TLS handshake may take.
+	Header, Idle, Stall, Handshake time.Duration
+	// Upstream is how long the Hub may take to answer a request (its
+	// response header); its TLS handshake gets at most 15 s of it.
+	Upstream time.Duration
+}
+
+// Default limits.
+const (
+	DefaultMaxConns       = 512
+	DefaultMaxHeaderBytes = 64 << 10
+)
+
+func (l Limits) withDefaults() Limits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	def(&l.Header, 30*time.Second)
+	def(&l.Idle, 2*time.Minute)
+	def(&l.Stall, 2*time.Minute)
+	def(&l.Handshake, 15*time.Second)
+	def(&l.Upstream, 2*time.Minute)
+	return l
+}
+
+// Server is the http.Server to serve the proxy with, its header size and
+// timeouts the proxy's limits.
+func (p *Proxy) Server() *http.Server {
+	return &http.Server{Handler: p, ReadHeaderTimeout: p.limits.Header, IdleTimeout: p.limits.Idle,
+		MaxHeaderBytes: p.limits.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
+}
+
+// mitm intercepts a tunnel to host: the proxy terminates TLS with its
+// own certificate and serves the requests inside with the same limits as
+// its own listener, each checked by serveHub.
+func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
+	return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: func(r *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
+		defer client.Close()
+		if _, err := io.WriteString(client, "HTTP/1.1 200 OK\r\n\r\n"); err != nil {
+			return
+		}
+		cfg, err := p.tlsFor(host, nil)
+		if err != nil {
+			p.log.Warn("no certificate for an intercepted host", "host", host, "error", err)
+			return
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		conn := tls.Server(client, cfg)
+		_ = client.SetDeadline(time.Now().Add(p.limits.Handshake))
+		if err := conn.Handshake(); err != nil {
+			return
+		}
+		_ = client.SetDeadline(time.Time{})
+		ln := &connListener{conn: &remoteAddrConn{Conn: conn, remote: r.RemoteAddr}, done: make(chan struct{})}
+		srv := p.Server()
+		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
+		srv.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed || s == http.StateHijacked {
+				ln.Close()
+			}
+		}
+		_ = srv.Serve(ln)
+	}}
+}
+
+// newUpstream is the reverse proxy serveHub sends allowed requests to the
+// Hub with.
+func (p *Proxy) newUpstream() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "https"
+			pr.Out.URL.Host = pr.In.Host
+			if h, port := splitHost(pr.In.Host); port == "" || port == "443" {
+				pr.Out.URL.Host = h
+			}
+			pr.Out.Host = pr.Out.URL.Host
+		},
+		Transport:      p.tr,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       log.New(io.Discard, "", 0),
+	}
+}
+
+// remoteAddrConn reports the client's address as the proxy saw it.
+type remoteAddrConn struct {
+	net.Conn
+	remote string
+}
+
+type addrString string
+
+func (a addrString) Network() string { return "tcp" }
+func (a addrString) String() string  { return string(a) }
+
+func (c *remoteAddrConn) RemoteAddr() net.Addr { return addrString(c.remote) }
+
+// connListener accepts one connection, then waits for it to close.
+type connListener struct {
+	conn net.Conn
+	once sync.Once
+	shut sync.Once
+	done chan struct{}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	var c net.Conn
+	l.once.Do(func() { c = l.conn })
+	if c != nil {
+		return c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *connListener) Close() error {
+	l.shut.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return l.conn.LocalAddr() }
+
+// stallReader gives every read of a request body the stall deadline, and
+// takes it away at the end so the server's own reads are not cut.
+type stallReader struct {
+	io.ReadCloser
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (s *stallReader) Read(b []byte) (int, error) {
+	_ = s.rc.SetReadDeadline(time.Now().Add(s.d))
+	n, err := s.ReadCloser.Read(b)
+	if err != nil {
+		_ = s.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// stallWriter gives every write of a response the stall deadline.
+type stallWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (s *stallWriter) Write(b []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Listener caps the client connections ln accepts at the proxy's
+// MaxConns: past it, a connection is answered 503 with a sentence and
+// closed.
+func (p *Proxy) Listener(ln net.Listener) net.Listener {
+	return &capListener{Listener: ln, p: p, slots: make(chan struct{}, p.limits.MaxConns)}
+}
+
+type capListener struct {
+	net.Listener
+	p     *Proxy
+	slots chan struct{}
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+		default:
+			l.p.rejected.Add(1)
+			go l.p.tooMany(c)
+		}
+	}
+}
+
+// tooMany answers a connection past the cap.
+func (p *Proxy) tooMany(c net.Conn) {
+	defer c.Close()
+	p.log.Warn("connection refused: too many connections", "client", c.RemoteAddr().String(), "max_conns", p.limits.MaxConns)
+	body := fmt.Sprintf("oat-proxy serves at most %d connections at once (--max-conns): try again shortly\n", p.limits.MaxConns)
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s", len(body), body)
+}
+
+// slotConn gives its slot back when closed, hijacked or not.
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+// halfCloser is a connection that closes one way at a time (TCP).
+type halfCloser interface {
+	CloseWrite() error
+	CloseRead() error
+}
+
+// CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
+// for TCP connections.
+func (c *slotConn) CloseWrite() error {
+	if hc, ok := c.Conn.(halfCloser); ok {
+		return hc.CloseWrite()
+	}
+	return c.Close()
+}
+
+func (c *slotConn) CloseRead() error {
+	if hc, ok := c.Conn.(halfCloser); ok {
+		return hc.CloseRead()
+	}
+	return c.Close()
+}
+
+// Rejected is how many connections were refused past the cap.
+func (p *Proxy) Rejected() int64 { return p.rejected.Load() }
