@@ -39,7 +39,7 @@ func Decide(t oat.Token, need []registry.Access) Decision {
 
 func check(t oat.Token, repo, action string) (Decision, bool) {
 	switch action {
-	case registry.Pull:
+	case hub.ActionPull:
 		if t.Scopes.Allows(repo, hub.ActionPull, false) {
 			return Decision{}, true
 		}
@@ -48,7 +48,7 @@ func check(t oat.Token, repo, action string) (Decision, bool) {
 		if t.Scopes.PublicRead {
 			return Decision{}, true
 		}
-	case registry.Push:
+	case hub.ActionPush:
 		if t.Scopes.Allows(repo, hub.ActionPush, false) {
 			return Decision{}, true
 		}
@@ -71,16 +71,16 @@ func deny(t oat.Token, repo, action string) Decision {
 	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
 	var msg string
 	switch action {
-	case registry.Pull:
+	case hub.ActionPull:
 		scope := "Image Pull on " + repo
 		if strings.HasPrefix(repo, "library/") {
 			scope = "Read public repositories"
 			has = "no public read"
 		}
 		msg = fmt.Sprintf("%s may not pull %s: it has %s. Use a token with %s (docker-credential-oat token ls), or ask an organization owner to add the scope.", who, repo, has, scope)
-	case registry.Push:
+	case hub.ActionPush:
 		msg = fmt.Sprintf("%s may not push to %s: it has %s. Use a token with Image Push on %s (docker-credential-oat token ls), or ask an organization owner to add the scope.", who, repo, has, repo)
-	case registry.Delete:
+	case hub.ActionDelete:
 		msg = fmt.Sprintf("%s may not delete in %s: organization access tokens cannot delete images; delete them in Docker Hub.", who, repo)
 	default:
 		msg = fmt.Sprintf("%s may not %s %s: organization access tokens grant pull and push only.", who, action, repo)

@@ -18,13 +18,6 @@ import (
 	"github.com/oatkit/oat/internal/hub"
 )
 
-// Actions on a repository.
-const (
-	Pull   = "pull"
-	Push   = "push"
-	Delete = "delete"
-)
-
 // Kind is what a request is.
 type Kind int
 
@@ -102,10 +95,10 @@ var ErrBadPath = errors.New("not a registry API path")
 // The actions registry requests need, shared so classifying allocates
 // less.
 var (
-	needPull     = []string{Pull}
-	needPullPush = []string{Pull, Push}
-	needPush     = []string{Push}
-	needDelete   = []string{Delete}
+	needPull     = []string{hub.ActionPull}
+	needPullPush = []string{hub.ActionPull, hub.ActionPush}
+	needPush     = []string{hub.ActionPush}
+	needDelete   = []string{hub.ActionDelete}
 )
 
 // Hub API login routes: they take an organization and a token and answer
@@ -368,7 +361,7 @@ func ParseScope(s string) (a Access, ok bool, err error) {
 // NormalizeName checks a repository name against the grammar and adds
 // library/ to an official image's name, as Docker does on the wire.
 func NormalizeName(name string) (string, error) {
-	if !validName(name) {
+	if !hub.ValidPath(name) {
 		return "", fmt.Errorf("invalid repository name %q", name)
 	}
 	if !strings.Contains(name, "/") {
@@ -495,44 +488,6 @@ func isAlnumLower(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <=
 
 func isWord(c byte) bool {
 	return isAlnumLower(c) || c >= 'A' && c <= 'Z' || c == '_'
-}
-
-// validName is the distribution spec's repository name grammar:
-// components [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)* joined by "/", at most
-// 255 bytes.
-func validName(s string) bool {
-	if s == "" || len(s) > 255 {
-		return false
-	}
-	for comp := range strings.SplitSeq(s, "/") {
-		if !validComponent(comp) {
-			return false
-		}
-	}
-	return true
-}
-
-func validComponent(c string) bool {
-	i := 0
-	for {
-		start := i
-		for i < len(c) && isAlnumLower(c[i]) {
-			i++
-		}
-		if i == start {
-			return false
-		}
-		if i == len(c) {
-			return true
-		}
-		start = i
-		for i < len(c) && (c[i] == '.' || c[i] == '_' || c[i] == '-') {
-			i++
-		}
-		if sep := c[start:i]; sep != "." && sep != "_" && sep != "__" && strings.Trim(sep, "-") != "" {
-			return false
-		}
-	}
 }
 
 // validTag is [\w][\w.-]{0,127}.
