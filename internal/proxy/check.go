@@ -82,6 +82,17 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		entry.Action = strings.Join(req.Access[0].Actions, ",")
 	}
 	who := p.resolve(req, body)
+	injected := false
+	if p.cfg.Inject && req.Kind == registry.KindToken && who.holder.anon && err == nil {
+		t, refusal := p.inject(r, req, body)
+		if refusal != nil {
+			return p.refuse(&state{entry: entry, kind: req.Kind}, *refusal)
+		}
+		if t != nil {
+			who = resolved{tok: t, holder: holder{ours: true, id: identityOf(*t)}}
+			injected = true
+		}
+	}
 	st := &state{entry: entry, holder: who.holder, kind: req.Kind}
 	switch {
 	case who.unseen:
@@ -120,6 +131,9 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		return p.refuse(st, d)
 	}
 	st.entry.Decision, st.entry.Reason = "allowed", d.Reason
+	if injected {
+		st.entry.Decision, st.entry.Reason = "injected", "the least-privileged token that covers it: "+d.Reason
+	}
 	return st, nil
 }
 

@@ -26,8 +26,9 @@ type Choice struct {
 }
 
 // Choose picks the least-privileged usable token whose scopes cover every
-// access asked: fewest repositories, then fewest pushes, then no public
-// read, then fewest organization scopes; ties by label. Tokens whose scopes
+// access asked: the fewest repositories and actions (a push weighing
+// three pulls, a wildcard more than the 50 repositories a token may name),
+// then no public read, then the fewest organization scopes; ties by label. Tokens whose scopes
 // are unknown come last (nobody knows what they may do). A pull outside our
 // organizations, asked together with one inside, needs "Read public
 // repositories"; a push outside them is covered by no token.
@@ -111,7 +112,7 @@ func privilege(t oat.Token) int {
 			w = oat.MaxRepos + 1 // every repository of the organization
 		}
 		if rs.Push {
-			w *= 2
+			w *= 3 // push weighs more than pull: it writes
 		}
 		p += w * 16
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// DenyOtherHosts refuses CONNECT to hosts that are not intercepted.
 	DenyOtherHosts bool
+	// Inject attaches the least-privileged token that covers it to every
+	// token request that comes without credentials.
+	Inject bool
 	// Limits bound each client's work (defaults for zero fields).
 	Limits Limits
 	Audit  io.Writer

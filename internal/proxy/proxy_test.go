@@ -102,6 +102,7 @@ type options struct {
 	limits   Limits
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
+	inject   bool
 }
 
 func setupWith(t *testing.T, o options) *fixture {
@@ -129,7 +130,7 @@ func setupWith(t *testing.T, o options) *fixture {
 	if o.audit != nil {
 		w = o.audit
 	}
-	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w})
+	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject})
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config = p.Server()
 	srv.Listener = p.Listener(srv.Listener)

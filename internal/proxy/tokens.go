@@ -164,3 +164,15 @@ func (ix *index) secretIn(body []byte) (oat.Token, bool) {
 	}
 	return oat.Token{}, false
 }
+
+// all returns every record held, as it is now.
+func (ix *index) all() []oat.Token {
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	out := make([]oat.Token, 0, len(ix.bySecret))
+	for _, t := range ix.bySecret {
+		out = append(out, t)
+	}
+	return out
+}

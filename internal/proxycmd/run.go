@@ -23,10 +23,11 @@ func (c *cli) runCommand() *command.Command {
 		Long: `Starts the proxy on a free loopback port with a fresh one-time proxy
 secret, runs CMD with HTTPS_PROXY, https_proxy and SSL_CERT_FILE set for it,
 forwards signals to it, stops the proxy when it ends and exits with its
-status. The secret lives in memory only, for this run; the tokens never
-reach CMD.
+status. The secret lives in memory only, for this run. With --inject, CMD
+needs no credentials at all: the proxy attaches the least-privileged token
+that covers each request, and the tokens never reach CMD.
 
-  oat-proxy run -- crane pull acme/app:1 app.tar
+  oat-proxy run --inject -- crane pull acme/app:1 app.tar
   oat-proxy run --deny-other-hosts --audit-log audit.jsonl -- docker buildx build .`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			var o serveOptions

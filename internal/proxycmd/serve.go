@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
 	"github.com/oatkit/oat/internal/redact"
@@ -60,6 +62,7 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 type serveOptions struct {
 	listen, auditPath string
 	deny, allowRemote bool
+	inject, noAuth    bool
 	maxConns          int
 	upstreams         upstreams
 }
@@ -67,6 +70,8 @@ type serveOptions struct {
 func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.auditPath, "audit-log", "", "append one JSON line per decision to `FILE` (0600; SIGHUP reopens it)")
 	fs.IntVar(&o.maxConns, "max-conns", proxy.DefaultMaxConns, "at most `N` client connections at once; a 503 past it")
+	fs.BoolVar(&o.inject, "inject", false, "attach the least-privileged token that covers it to every token request that comes without credentials")
+	fs.BoolVar(&o.noAuth, "no-proxy-auth", false, "with --inject, do not require the proxy secret (anyone who reaches the proxy borrows the tokens)")
 	fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to hosts other than Docker Hub's instead of tunnelling them")
 	o.upstreams = upstreams{}
 	fs.Var(o.upstreams, "upstream", "dial `HOST=ADDR` for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)")
@@ -102,7 +107,24 @@ func (c *cli) listenAddr(flagValue string) string {
 
 func (c *cli) serve(o serveOptions) error {
 	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	inst, err := c.start(o, c.listenAddr(o.listen), "", log)
+	var secret string
+	switch {
+	case o.inject && o.noAuth:
+		log.Warn("--inject with --no-proxy-auth: anyone who can reach the proxy uses the organization's tokens")
+	case o.inject:
+		dirs, err := paths.Resolve(c.Getenv)
+		if err != nil {
+			return err
+		}
+		var created bool
+		if secret, created, err = proxyauth.LoadOrCreate(dirs.Config); err != nil {
+			return err
+		}
+		if created {
+			log.Info("made the proxy secret clients must send; eval \"$(oat-proxy env)\" sets HTTPS_PROXY with it", "file", filepath.Join(dirs.Config, proxyauth.File))
+		}
+	}
+	inst, err := c.start(o, c.listenAddr(o.listen), secret, log)
 	if err != nil {
 		return err
 	}
@@ -164,7 +186,8 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		return nil, err
 	}
 	inst.addr = ln.Addr().String()
-	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log})
+	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
+		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log})
 	inst.srv = p.Server()
 	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if secret != "" {
