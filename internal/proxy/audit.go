@@ -27,6 +27,8 @@ type auditEntry struct {
 	Decision string    `json:"decision"` // allowed, denied, passed (not ours to judge)
 	Reason   string    `json:"reason,omitempty"`
 	Upstream int       `json:"upstream_status,omitempty"`
+	// Desktop says why the client is thought to be a Docker Desktop engine.
+	Desktop string `json:"docker_desktop,omitempty"`
 }
 
 type auditLog struct {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/redact"
@@ -52,6 +53,10 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 // reply sends it upstream.
 func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
+	if desk, why := desktop.UserAgent(r.UserAgent()); desk {
+		entry.Desktop = why
+		p.desktopOnce(r.RemoteAddr, why)
+	}
 	deny := func(status int, code, reason, msg string) (*state, *reply) {
 		entry.Decision, entry.Reason = "denied", reason
 		p.audit.write(entry)
@@ -149,7 +154,7 @@ func (p *Proxy) refuse(st *state, d Decision) (*state, *reply) {
 	}
 	p.audit.write(st.entry)
 	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client)
-	return nil, &reply{status: http.StatusForbidden, code: "DENIED", msg: d.Message,
+	return nil, &reply{status: http.StatusForbidden, code: "DENIED", msg: withDesktop(d.Message, st.entry.Desktop),
 		detail: map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": d.Repo, "action": d.Action}}
 }
 
@@ -261,6 +266,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.entry.Upstream = resp.StatusCode
+	if st.entry.Desktop != "" && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		if err := explainToDesktop(resp, st.entry.Desktop); err != nil {
+			return err
+		}
+	}
 	if (st.kind != registry.KindToken && st.kind != registry.KindLogin) || resp.StatusCode != http.StatusOK {
 		p.audit.write(st.entry)
 		return nil
