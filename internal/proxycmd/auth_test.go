@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oatkit/oat/internal/proxyauth"
 )
@@ -69,21 +68,8 @@ func TestServeInjectRequiresTheSecret(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	env := map[string]string{"OAT_HOME": home, "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--inject", "--listen", "127.0.0.1:0"}, Options{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Reload: make(chan os.Signal)})
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve printed nothing: %s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	addr := strings.TrimPrefix(strings.TrimSpace(out.String()), "HTTPS_PROXY=http://")
+	s := serveInProcess(t, env, make(chan os.Signal), "--inject")
+	addr := s.addr
 	fi, err := os.Stat(filepath.Join(home, proxyauth.File))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the proxy secret file: %v %v", fi, err)
@@ -100,13 +86,12 @@ func TestServeInjectRequiresTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String()+errb.String(), secret) {
+	if strings.Contains(s.out.String()+s.errb.String(), secret) {
 		t.Error("serve printed the proxy secret")
 	}
 	envOut, _, code := run(t, env, "env", "--listen", addr)
 	if code != 0 || !strings.Contains(envOut, proxyauth.URL(addr, secret)) {
 		t.Errorf("env: %d %q", code, envOut)
 	}
-	cancel()
-	<-done
+	s.stop()
 }

@@ -66,30 +66,46 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// served is serve running in process, with its output.
+type served struct {
+	addr      string
+	out, errb *syncBuffer
+	stop      func() int // cancels serve's context and returns its exit code
+}
+
+// serveInProcess runs serve with args and env until the test stops it,
+// once it has printed the address clients use.
+func serveInProcess(t *testing.T, env map[string]string, reload chan os.Signal, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{out: &syncBuffer{}, errb: &syncBuffer{}}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...),
+			Options{Stdout: s.out, Stderr: s.errb, Getenv: func(k string) string { return env[k] }, Reload: reload})
+	}()
+	s.stop = func() int { cancel(); return <-done }
+	t.Cleanup(func() { cancel() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.out.String(), "\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed nothing: %s", s.errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.addr = strings.TrimPrefix(strings.TrimSpace(s.out.String()), "HTTPS_PROXY=http://")
+	return s
+}
+
 // TestServeInProcess runs serve with injected surroundings: it prints the
 // address for clients, answers a plain request as a forward proxy does,
 // reloads on the injected signal, and stops when its context ends.
 func TestServeInProcess(t *testing.T) {
 	t.Parallel()
-	home := t.TempDir()
-	env := map[string]string{"OAT_HOME": home, "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
+	env := map[string]string{"OAT_HOME": t.TempDir(), "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
 	reload := make(chan os.Signal, 1)
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, Options{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Reload: reload})
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve printed nothing: %s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	addr := strings.TrimPrefix(strings.TrimSpace(out.String()), "HTTPS_PROXY=http://")
-	resp, err := http.Get("http://" + addr + "/")
+	s := serveInProcess(t, env, reload)
+	resp, err := http.Get("http://" + s.addr + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +114,14 @@ func TestServeInProcess(t *testing.T) {
 		t.Errorf("a request to the proxy itself: %d, want 400", resp.StatusCode)
 	}
 	reload <- syscall.SIGHUP
-	for !strings.Contains(errb.String(), "SIGHUP") {
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.errb.String(), "SIGHUP") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no reload logged: %s", errb.String())
+			t.Fatalf("no reload logged: %s", s.errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited %d: %s", code, errb.String())
+	if code := s.stop(); code != 0 {
+		t.Errorf("serve exited %d: %s", code, s.errb.String())
 	}
 }
