@@ -13,7 +13,6 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/paths"
-	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
 )
 
@@ -33,9 +32,14 @@ var systemRootFiles = []string{
 	"/usr/local/etc/ssl/cert.pem",
 }
 
-// bundle writes the CA bundle (the system's roots, then the proxy's CA)
-// into the configuration directory and returns its path.
-func (c *cli) bundle(ca *proxy.CA) (string, error) {
+// bundle writes the CA bundle (the system's roots, then the proxy's CA,
+// made on first use) into the configuration directory and returns its
+// path.
+func (c *cli) bundle() (string, error) {
+	ca, _, err := c.loadCA()
+	if err != nil {
+		return "", err
+	}
 	dirs, err := paths.Resolve(c.Getenv)
 	if err != nil {
 		return "", err
@@ -117,11 +121,7 @@ func (c *cli) env(shell, addr string) error {
 	if strings.HasPrefix(addr, "unix:") {
 		return command.WithHint(fmt.Errorf("the proxy listens on %s: HTTPS_PROXY cannot name a Unix socket", addr), "give --listen host:port")
 	}
-	ca, _, err := c.loadCA()
-	if err != nil {
-		return err
-	}
-	bundle, err := c.bundle(ca)
+	bundle, err := c.bundle()
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,7 @@ func (c *cli) run(o serveOptions, argv []string) error {
 		return err
 	}
 	defer inst.stop()
-	ca, _, err := c.loadCA()
-	if err != nil {
-		return err
-	}
-	bundle, err := c.bundle(ca)
+	bundle, err := c.bundle()
 	if err != nil {
 		return err
 	}

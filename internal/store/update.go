@@ -117,24 +117,15 @@ const recordsLockWait = 30 * time.Second
 func (s *Store) Update(fn func(r *Records) error) error {
 	if v, ok := s.kr.(*vault.Vault); ok {
 		return v.Batch(func(tx *vault.Tx) error {
-			r, err := readRecords(func(key string) (keyring.Item, bool, error) {
-				item, ok := tx.Get(key)
-				return item, ok, nil
-			}, tx.Keys())
-			if err != nil {
-				return err
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
-			for _, w := range r.writes {
-				if w.remove {
-					tx.Remove(w.key)
-				} else {
-					tx.Set(*w.item)
-				}
-			}
-			return nil
+			return transact(kv{
+				keys: tx.Keys(),
+				get: func(key string) (keyring.Item, bool, error) {
+					item, ok := tx.Get(key)
+					return item, ok, nil
+				},
+				set:    func(item keyring.Item) error { tx.Set(item); return nil },
+				remove: func(key string) error { tx.Remove(key); return nil },
+			}, fn)
 		})
 	}
 	unlock, err := s.lockRecords()
@@ -146,13 +137,37 @@ func (s *Store) Update(fn func(r *Records) error) error {
 	if err != nil {
 		return err
 	}
-	r, err := readRecords(func(key string) (keyring.Item, bool, error) {
-		item, err := s.kr.Get(key)
-		if errors.Is(err, keyring.ErrKeyNotFound) {
-			return keyring.Item{}, false, nil
-		}
-		return item, err == nil, err
-	}, keys)
+	return transact(kv{
+		keys: keys,
+		get: func(key string) (keyring.Item, bool, error) {
+			item, err := s.kr.Get(key)
+			if errors.Is(err, keyring.ErrKeyNotFound) {
+				return keyring.Item{}, false, nil
+			}
+			return item, err == nil, err
+		},
+		set: s.kr.Set,
+		remove: func(key string) error {
+			if err := s.kr.Remove(key); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+				return err
+			}
+			return nil
+		},
+	}, fn)
+}
+
+// kv is what a transaction reads and writes through: the vault's batch, or
+// an OS store under our lock.
+type kv struct {
+	keys   []string
+	get    func(key string) (keyring.Item, bool, error)
+	set    func(keyring.Item) error
+	remove func(key string) error
+}
+
+// transact reads the records, runs fn and writes its changes in order.
+func transact(k kv, fn func(r *Records) error) error {
+	r, err := readRecords(k.get, k.keys)
 	if err != nil {
 		return err
 	}
@@ -161,12 +176,9 @@ func (s *Store) Update(fn func(r *Records) error) error {
 	}
 	for _, w := range r.writes {
 		if w.remove {
-			err = s.kr.Remove(w.key)
-			if errors.Is(err, keyring.ErrKeyNotFound) {
-				err = nil
-			}
+			err = k.remove(w.key)
 		} else {
-			err = s.kr.Set(*w.item)
+			err = k.set(*w.item)
 		}
 		if err != nil {
 			return err
