@@ -46,6 +46,7 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			o.register(fs)
 			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
+			o.fleet.register(fs)
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
@@ -61,6 +62,7 @@ type serveOptions struct {
 	listen, auditPath string
 	deny, allowRemote bool
 	upstreams         upstreams
+	fleet             fleetOptions // serve's only
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -122,6 +124,9 @@ type instance struct {
 	errc chan error
 	log  *slog.Logger
 	done []func()
+
+	// adminAddr is where the admin listener listens ("" if none).
+	adminAddr string
 }
 
 // start opens everything the proxy needs and serves on addr; with a
@@ -137,7 +142,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 	if err != nil {
 		return nil, err
 	}
-	src, err := openTokens(c.Getenv, log)
+	src, err := c.openTokenSource(o, log)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +161,9 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		return nil, err
 	}
 	inst.addr = ln.Addr().String()
+	if ln, err = c.startAdmin(o, inst, ln, src, ca); err != nil {
+		return nil, err
+	}
 	var h http.Handler = proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Audit: audit, Log: log})
 	if secret != "" {
 		h = proxyauth.Require(secret, h)
