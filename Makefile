@@ -94,3 +94,12 @@ demo: build ## the stand-in hub, an OAT stored and used through the helper
 
 clean: ## remove what the build made
 	rm -rf $(BIN) $(TOOLS) dist
+
+# Kubernetes: the Helm chart's checks (make test runs them with the pinned
+# helm) and the container image.
+HELM_VERSION := v3.22.0
+
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+test: $(TOOLS)/helm
