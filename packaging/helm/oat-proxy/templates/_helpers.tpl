@@ -36,8 +36,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "oat-proxy.container" -}}
 image: {{ include "oat-proxy.image" .root | quote }}
 imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+# The image's entrypoint is oat-proxy serve; its default listen address is
+# loopback, so the address is given here.
 args:
-  - serve
   - --listen={{ .listen }}
   - --allow-remote
   - --vault=/etc/oat-proxy/vault/{{ .root.Values.secrets.vault.key }}
