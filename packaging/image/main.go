@@ -290,4 +290,3 @@ func push(ctx context.Context, ref string, idx v1.ImageIndex) error {
 	}
 	return nil
 }
-
