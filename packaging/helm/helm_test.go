@@ -7,6 +7,7 @@ package helm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oatkit/oat/internal/command"
@@ -109,19 +111,27 @@ type objects struct {
 // type, refusing unknown fields.
 func decode(t *testing.T, rendered string) objects {
 	t.Helper()
+	o, err := decodeObjects(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func decodeObjects(rendered string) (objects, error) {
 	var o objects
 	for _, doc := range strings.Split(rendered, "\n---\n") {
 		doc = strings.TrimPrefix(strings.TrimSpace(doc), "---")
 		if strings.TrimSpace(doc) == "" {
 			continue
 		}
-		js, err := yaml.YAMLToJSON([]byte(doc))
+		js, err := yaml.YAMLToJSONStrict([]byte(doc))
 		if err != nil {
-			t.Fatalf("not YAML: %v\n%s", err, doc)
+			return o, fmt.Errorf("not YAML: %v\n%s", err, doc)
 		}
 		var tm metav1.TypeMeta
 		if err := json.Unmarshal(js, &tm); err != nil {
-			t.Fatal(err)
+			return o, err
 		}
 		var into any
 		switch tm.APIVersion + " " + tm.Kind {
@@ -147,15 +157,39 @@ func decode(t *testing.T, rendered string) objects {
 			v := &prometheusRule{}
 			o.rules, into = append(o.rules, v), v
 		default:
-			t.Fatalf("a rendered object of a kind the test does not know: %s %s", tm.APIVersion, tm.Kind)
+			return o, fmt.Errorf("a rendered object of a kind the test does not know: %s %s", tm.APIVersion, tm.Kind)
 		}
-		dec := json.NewDecoder(bytes.NewReader(js))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(into); err != nil {
-			t.Fatalf("%s %s does not decode strictly: %v\n%s", tm.APIVersion, tm.Kind, err, doc)
+		// Case-sensitive, no unknown and no duplicate fields: what the API
+		// server's strict field validation refuses (encoding/json alone
+		// matches field names in any case).
+		strict, err := kjson.UnmarshalStrict(js, into)
+		if err == nil && len(strict) > 0 {
+			err = errors.Join(strict...)
+		}
+		if err != nil {
+			return o, fmt.Errorf("%s %s does not decode strictly: %v\n%s", tm.APIVersion, tm.Kind, err, doc)
 		}
 	}
-	return o
+	return o, nil
+}
+
+// TestDecodeStrict: a misspelt or misplaced field fails the decoding.
+func TestDecodeStrict(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replica: 2\n",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 1, targetport: 2}]\n",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: [{name: c, securityContext: {readOnlyRootFileSystem: true}}]\n",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {type: ClusterIP}\nspec: {type: NodePort}\n",
+	} {
+		if _, err := decodeObjects(doc); err == nil {
+			t.Errorf("decoded:\n%s", doc)
+		}
+	}
+	if _, err := decodeObjects("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replicas: 2\n"); err != nil {
+		t.Errorf("a valid Deployment: %v", err)
+	}
 }
 
 func TestLint(t *testing.T) {
