@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/oatkit/oat/internal/admin"
 	"github.com/oatkit/oat/internal/hub"
@@ -19,11 +21,12 @@ import (
 // fleetOptions are serve's flags for running as a service (Kubernetes):
 // a read-only vault of its own and the admin listener.
 type fleetOptions struct {
-	vault, adminListen string
+	vault, adminListen, caDir string
 }
 
 func (f *fleetOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.vault, "vault", "", "read the token records from the vault `FILE`, read-only (a mounted Secret; $"+passphrase.EnvFile+" names its passphrase file), again when it or the passphrase changes")
+	fs.StringVar(&f.caDir, "ca-dir", "", "load the CA from `DIR` ("+proxy.CACertFile+", "+proxy.CAKeyFile+"; a mounted Secret, readable by the group) instead of the configuration directory")
 	fs.StringVar(&f.adminListen, "admin-listen", "", "serve /healthz, /readyz and /metrics on `ADDR` (host:port; off by default; loopback unless --allow-remote)")
 }
 
@@ -33,6 +36,40 @@ func (c *cli) openTokenSource(o serveOptions, log *slog.Logger) (*tokenSource, e
 		return openVaultTokens(o.fleet.vault, c.Getenv, log)
 	}
 	return openTokens(c.Getenv, log)
+}
+
+// loadServeCA loads the CA from --ca-dir, or from the configuration
+// directory (made there on first use). A mounted Secret's key is readable
+// by its group (kubelet's fsGroup), which the CA loader refuses: it is
+// copied into a private directory under the temporary directory (0700,
+// the key 0600; memory in the chart), removed when the proxy stops.
+func (c *cli) loadServeCA(o serveOptions, inst *instance) (*proxy.CA, error) {
+	if o.fleet.caDir == "" {
+		ca, _, err := c.loadCA()
+		return ca, err
+	}
+	tmp, err := os.MkdirTemp("", "oat-proxy-ca-")
+	if err != nil {
+		return nil, fmt.Errorf("--ca-dir: %w", err)
+	}
+	inst.done = append(inst.done, func() { _ = os.RemoveAll(tmp) })
+	for _, name := range []string{proxy.CACertFile, proxy.CAKeyFile} {
+		src := filepath.Join(o.fleet.caDir, name)
+		data, err := readMounted(src)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-dir: %w", err)
+		}
+		err = os.WriteFile(filepath.Join(tmp, name), data, 0o600)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-dir: %w", err)
+		}
+	}
+	ca, _, err := proxy.LoadOrCreateCA(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-dir %s: %w", o.fleet.caDir, err)
+	}
+	return ca, nil
 }
 
 // startAdmin starts the admin listener if --admin-listen is given, and

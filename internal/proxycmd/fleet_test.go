@@ -16,6 +16,7 @@ import (
 
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/passphrase"
+	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/vault"
 )
@@ -141,12 +142,13 @@ func TestVaultFromSecret(t *testing.T) {
 
 	vaults := newSecretDir(t, map[string][]byte{"oat.vault": vaultImage(t, "first passphrase", ci)})
 	passes := newSecretDir(t, map[string][]byte{"passphrase": []byte("first passphrase\n")})
+	cas := newSecretDir(t, caFiles(t))
 	home := t.TempDir()
 	env := map[string]string{"OAT_HOME": home, passphrase.EnvFile: passes.path("passphrase"), "OAT_CACHE": "off"}
 	var logs syncBuffer
 	c := &cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Now: func() time.Time { return now }, Reload: make(chan os.Signal)}, ctx: context.Background()}
 	o := serveOptions{upstreams: upstreams{"registry-1.docker.io": "127.0.0.1:1", "auth.docker.io": "127.0.0.1:1"},
-		fleet: fleetOptions{vault: vaults.path("oat.vault"), adminListen: "127.0.0.1:0"}}
+		fleet: fleetOptions{vault: vaults.path("oat.vault"), adminListen: "127.0.0.1:0", caDir: cas.dir}}
 	inst, err := c.start(o, "127.0.0.1:0", "", slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +213,68 @@ func TestVaultFromSecret(t *testing.T) {
 	if entries, _ := os.ReadDir(vaults.dir); len(entries) != 3 {
 		t.Errorf("the proxy wrote into the mounted Secret: %v", entries)
 	}
+}
+
+// caFiles returns a new CA's files.
+func caFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	if _, _, err := proxy.LoadOrCreateCA(dir); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, n := range []string{proxy.CACertFile, proxy.CAKeyFile} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[n] = b
+	}
+	return files
+}
+
+// TestCADir: --ca-dir loads a CA mounted as kubelet mounts a Secret (the
+// key 0440), copied into a private directory removed at stop; a key that
+// others can read is refused.
+func TestCADir(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OAT_HOME": t.TempDir(), "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
+	c := &cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Reload: make(chan os.Signal)}, ctx: context.Background()}
+	files := caFiles(t)
+	cas := newSecretDir(t, files)
+	inst, err := c.start(serveOptions{upstreams: upstreams{}, fleet: fleetOptions{caDir: cas.dir}}, "127.0.0.1:0", "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("serve --ca-dir on a mounted Secret: %v", err)
+	}
+	ca, _, _ := c.loadCA()
+	if ca != nil && string(files[proxy.CACertFile]) == readAll(t, ca.CertPath) {
+		t.Errorf("the configuration directory's CA is the mounted one")
+	}
+	inst.stop()
+	if matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "oat-proxy-ca-*", proxy.CAKeyFile)); len(matches) > 0 {
+		for _, m := range matches {
+			if b, _ := os.ReadFile(m); string(b) == string(files[proxy.CAKeyFile]) {
+				t.Errorf("the key's copy %s outlived the proxy", m)
+			}
+		}
+	}
+
+	open := newSecretDir(t, files)
+	if err := os.Chmod(filepath.Join(open.dir, "..data", proxy.CAKeyFile), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.start(serveOptions{upstreams: upstreams{}, fleet: fleetOptions{caDir: open.dir}}, "127.0.0.1:0", "", slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "accessible by other users") {
+		t.Errorf("serve --ca-dir with a world-readable key: %v", err)
+	}
+}
+
+func readAll(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestAdminListenLoopback: --admin-listen on a non-loopback address needs

@@ -138,7 +138,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 			inst.release()
 		}
 	}()
-	ca, _, err := c.loadCA()
+	ca, err := c.loadServeCA(o, inst)
 	if err != nil {
 		return nil, err
 	}

@@ -249,7 +249,7 @@ func checkProxyContainer(t *testing.T, c corev1.Container, listen string) {
 			t.Errorf("arg %q: oat-proxy serve has no such flag", a)
 		}
 	}
-	for _, want := range []string{"--listen=" + listen, "--allow-remote", "--admin-listen=0.0.0.0:9090", "--vault=/etc/oat-proxy/vault/oat.vault"} {
+	for _, want := range []string{"--listen=" + listen, "--allow-remote", "--admin-listen=0.0.0.0:9090", "--vault=/etc/oat-proxy/vault/oat.vault", "--ca-dir=/etc/oat-proxy/ca"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %v lack %s", c.Args, want)
 		}

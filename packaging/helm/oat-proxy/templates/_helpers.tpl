@@ -42,6 +42,7 @@ args:
   - --listen={{ .listen }}
   - --allow-remote
   - --vault=/etc/oat-proxy/vault/{{ .root.Values.secrets.vault.key }}
+  - --ca-dir=/etc/oat-proxy/ca
   - --admin-listen=0.0.0.0:{{ .root.Values.proxy.adminPort }}
   {{- if .root.Values.proxy.denyOtherHosts }}
   - --deny-other-hosts
@@ -50,8 +51,6 @@ args:
   - {{ . | quote }}
   {{- end }}
 env:
-  - name: OAT_HOME
-    value: /etc/oat-proxy/ca
   - name: OAT_PASSPHRASE_FILE
     value: /etc/oat-proxy/passphrase/{{ .root.Values.secrets.passphrase.key }}
   - name: OAT_CACHE
