@@ -173,32 +173,48 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// WatchTokens exports the records current returns at every scrape: how
-// many there are, and days until each expires (negative once it has;
-// none for a token without an expiry date), at now.
-func (m *Metrics) WatchTokens(current func() []oat.Token, now func() time.Time) {
-	m.reg.MustRegister(&tokenCollector{current: current, now: now})
+// Records are the token records a proxy holds.
+type Records interface {
+	// Current returns the records, read again first if they changed.
+	Current() []oat.Token
+	// Stale reports whether the last read failed, so that the records are
+	// the last good ones.
+	Stale() bool
+}
+
+// WatchTokens exports the records at every scrape: how many there are,
+// whether they are stale, and days until each expires (negative once it
+// has; none for a token without an expiry date), at now.
+func (m *Metrics) WatchTokens(r Records, now func() time.Time) {
+	m.reg.MustRegister(&tokenCollector{records: r, now: now})
 }
 
 var (
 	recordsDesc = prometheus.NewDesc("oat_token_records", "Token records loaded.", nil, nil)
+	staleDesc   = prometheus.NewDesc("oat_token_records_stale", "1 when the last read of the token records failed and the last good ones serve.", nil, nil)
 	expiryDesc  = prometheus.NewDesc("oat_token_expiry_days", "Days until the token expires (negative once it has).", []string{"org", "label"}, nil)
 )
 
 type tokenCollector struct {
-	current func() []oat.Token
+	records Records
 	now     func() time.Time
 }
 
 func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- recordsDesc
+	ch <- staleDesc
 	ch <- expiryDesc
 }
 
 func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
-	all := c.current()
+	all := c.records.Current()
 	now := c.now()
+	stale := 0.0
+	if c.records.Stale() {
+		stale = 1
+	}
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(len(all)))
+	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, stale)
 	for _, t := range all {
 		if t.Expires.IsZero() {
 			continue

@@ -20,7 +20,7 @@ func TestTokenExpiry(t *testing.T) {
 		{Org: "beta", Label: "forever"},
 	}
 	m := New()
-	m.WatchTokens(func() []oat.Token { return tokens }, func() time.Time { return now })
+	m.WatchTokens(fixedRecords(tokens), func() time.Time { return now })
 	want := `
 # HELP oat_token_expiry_days Days until the token expires (negative once it has).
 # TYPE oat_token_expiry_days gauge
@@ -29,8 +29,11 @@ oat_token_expiry_days{label="old",org="acme"} -1.5
 # HELP oat_token_records Token records loaded.
 # TYPE oat_token_records gauge
 oat_token_records 3
+# HELP oat_token_records_stale 1 when the last read of the token records failed and the last good ones serve.
+# TYPE oat_token_records_stale gauge
+oat_token_records_stale 0
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_expiry_days", "oat_token_records"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_expiry_days", "oat_token_records", "oat_token_records_stale"); err != nil {
 		t.Error(err)
 	}
 	families, err := m.Registry().Gather()
@@ -43,6 +46,11 @@ oat_token_records 3
 		}
 	}
 }
+
+type fixedRecords []oat.Token
+
+func (f fixedRecords) Current() []oat.Token { return f }
+func (fixedRecords) Stale() bool            { return false }
 
 func TestRecorder(t *testing.T) {
 	t.Parallel()

@@ -185,8 +185,8 @@ func TestVaultFromSecret(t *testing.T) {
 		fetch(t, admin+"/metrics")
 		time.Sleep(20 * time.Millisecond)
 	}
-	body = waitFor(t, admin+"/metrics", "oat_token_records 2")
-	if !strings.Contains(body, `label="release"`) {
+	body = waitFor(t, admin+"/metrics", "oat_token_records_stale 1")
+	if !strings.Contains(body, "oat_token_records 2") || !strings.Contains(body, `label="release"`) {
 		t.Errorf("the corrupt update lost records: %s", body)
 	}
 	if code, _ := fetch(t, admin+"/readyz"); code != 200 {
@@ -199,7 +199,7 @@ func TestVaultFromSecret(t *testing.T) {
 	waitFor(t, admin+"/metrics", "oat_token_records 2")
 	passes.update(map[string][]byte{"passphrase": []byte("second passphrase\n")})
 	body = waitFor(t, admin+"/metrics", "oat_token_records 1")
-	if strings.Contains(body, `label="ci"`) {
+	if strings.Contains(body, `label="ci"`) || !strings.Contains(body, "oat_token_records_stale 0") {
 		t.Errorf("after the new passphrase: %s", body)
 	}
 	if strings.Count(logs.String(), "keeping the last good ones") < 2 {

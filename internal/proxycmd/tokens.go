@@ -26,6 +26,7 @@ type tokenSource struct {
 	seen   []os.FileInfo // of paths, at the last read
 	good   []oat.Token
 	loaded bool
+	stale  bool // the last read failed
 }
 
 func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, error) {
@@ -74,6 +75,7 @@ func (t *tokenSource) Tokens() ([]oat.Token, error) {
 		if !t.loaded {
 			return nil, err
 		}
+		t.stale = true
 		t.log.Warn("the token records could not be read again; keeping the last good ones",
 			"store", t.store.Location(), "tokens", len(t.good), "err", err)
 		return t.good, nil
@@ -81,8 +83,15 @@ func (t *tokenSource) Tokens() ([]oat.Token, error) {
 	if t.loaded {
 		t.log.Info("token records read again", "tokens", len(all), "store", t.store.Location())
 	}
-	t.good, t.loaded = all, true
+	t.good, t.loaded, t.stale = all, true, false
 	return all, nil
+}
+
+// Stale reports whether the last read failed (the last good records serve).
+func (t *tokenSource) Stale() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stale
 }
 
 // Current returns the records, read again first if they changed.
