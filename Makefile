@@ -94,3 +94,27 @@ demo: build ## the stand-in hub, an OAT stored and used through the helper
 
 clean: ## remove what the build made
 	rm -rf $(BIN) $(TOOLS) dist
+
+# Kubernetes: the Helm chart's checks (make test runs them with the pinned
+# helm) and the container image.
+HELM_VERSION := v3.22.0
+
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+test: $(TOOLS)/helm
+
+IMAGE_PLATFORMS := linux/amd64,linux/arm64
+IMAGE ?=
+
+.PHONY: image
+image: ## the container image (static binaries, no shell, non-root) as an OCI layout in dist/image; IMAGE=ref also pushes it
+	@set -e; for p in $$(echo $(IMAGE_PLATFORMS) | tr , ' '); do arch=$${p#*/}; \
+	  for c in $(CMDS); do \
+	    echo "dist/image-bin/linux-$$arch/$$c"; \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o dist/image-bin/linux-$$arch/$$c ./cmd/$$c; \
+	  done; \
+	done
+	$(GO) run ./packaging/image --bins dist/image-bin --out dist/image --platforms $(IMAGE_PLATFORMS) \
+	  --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" \
+	  --created "$$(git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)" $(if $(IMAGE),--push $(IMAGE))

@@ -41,6 +41,7 @@ organization: docker login, token default, token add --default.`,
 			c.tokenRemoveCommand(),
 			c.tokenDefaultCommand(),
 			c.tokenImportCommand(),
+			c.tokenExportCommand(),
 		},
 	}
 }

@@ -135,23 +135,27 @@ func prompt(tty TTY, text string) ([]byte, error) {
 // maxFileSize bounds a passphrase file.
 const maxFileSize = 4096
 
-func readFile(path string) ([]byte, error) {
+func readFile(path string) ([]byte, error) { return readNamedFile(EnvFile, path) }
+
+// readNamedFile reads a passphrase file; name (a variable or flag) starts
+// its errors.
+func readNamedFile(name, path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvFile, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: read %s: %w", EnvFile, path, err)
+		return nil, fmt.Errorf("%s: read %s: %w", name, path, err)
 	}
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s: %s is larger than %d bytes; it should hold only the passphrase", EnvFile, path, maxFileSize)
+		return nil, fmt.Errorf("%s: %s is larger than %d bytes; it should hold only the passphrase", name, path, maxFileSize)
 	}
 	pass := []byte(strings.TrimRight(string(data), "\r\n"))
 	clear(data)
 	if len(pass) == 0 {
-		return nil, fmt.Errorf("%s: %s is empty", EnvFile, path)
+		return nil, fmt.Errorf("%s: %s is empty", name, path)
 	}
 	return pass, nil
 }

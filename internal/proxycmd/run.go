@@ -36,6 +36,9 @@ that covers each request, and the tokens never reach CMD.
 				if len(args) == 0 {
 					return command.Usagef("give the command to run, after --")
 				}
+				if err := o.check(); err != nil {
+					return err
+				}
 				return c.run(o, args)
 			}
 		},

@@ -48,8 +48,9 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			o.register(fs)
 			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
+			o.fleet.register(fs)
 			return func(args []string) error {
-				if err := command.NoArgs(args); err != nil {
+				if err := errors.Join(command.NoArgs(args), o.check()); err != nil {
 					return err
 				}
 				return c.serve(o)
@@ -65,6 +66,15 @@ type serveOptions struct {
 	inject, noAuth    bool
 	maxConns          int
 	upstreams         upstreams
+	fleet             fleetOptions // serve's only
+}
+
+// check refuses flag values that make no sense.
+func (o *serveOptions) check() error {
+	if o.maxConns < 1 {
+		return command.Usagef("--max-conns %d: give at least 1", o.maxConns)
+	}
+	return nil
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -146,6 +156,9 @@ type instance struct {
 	errc chan error
 	log  *slog.Logger
 	done []func()
+
+	// adminAddr is where the admin listener listens ("" if none).
+	adminAddr string
 }
 
 // start opens everything the proxy needs and serves on addr; with a
@@ -157,17 +170,17 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 			inst.release()
 		}
 	}()
-	ca, _, err := c.loadCA()
+	ca, err := c.loadServeCA(o, inst)
 	if err != nil {
 		return nil, err
 	}
-	src, err := openTokens(c.Getenv, log)
+	src, err := c.openTokenSource(o, log)
 	if err != nil {
 		return nil, err
 	}
 	debug.FreeOSMemory() // the vault's KDF memory is not needed again
-	if o.maxConns < 1 {
-		return nil, command.Usagef("--max-conns %d: give at least 1", o.maxConns)
+	if o.maxConns == 0 { // not from the command line: the default
+		o.maxConns = proxy.DefaultMaxConns
 	}
 	var (
 		audit     io.Writer
@@ -186,6 +199,9 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		return nil, err
 	}
 	inst.addr = ln.Addr().String()
+	if ln, err = c.startAdmin(o, inst, ln, src, ca); err != nil {
+		return nil, err
+	}
 	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
 		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log})
 	inst.srv = p.Server()

@@ -4,19 +4,29 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
+	"sync"
 
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/store"
 )
 
 // tokenSource reads the token records from the store, again when the vault
-// file changes or on SIGHUP.
+// file or the passphrase file changes (a new file behind the same path, as
+// when kubelet swaps a mounted Secret's ..data symlink, counts) or on
+// SIGHUP. A read that fails after a good one keeps the good records, and
+// says so in the log.
 type tokenSource struct {
-	store   *store.Store
-	path    string
-	modTime time.Time
-	forced  chan struct{}
+	store  *store.Store
+	paths  []string // the vault file, and the passphrase file if any
+	log    *slog.Logger
+	forced chan struct{}
+
+	mu     sync.Mutex
+	seen   []os.FileInfo // of paths, at the last read
+	good   []oat.Token
+	loaded bool
+	stale  bool // the last read failed
 }
 
 func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, error) {
@@ -24,7 +34,28 @@ func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, err
 	if err != nil {
 		return nil, err
 	}
-	ts := &tokenSource{store: s, path: s.Location(), forced: make(chan struct{}, 1)}
+	return newTokenSource(s, []string{s.Location(), getenv(passphrase.EnvFile)}, log)
+}
+
+// openVaultTokens reads the records from the vault file at path, read-only
+// (a Secret mounted by kubelet), its passphrase from $OAT_PASSPHRASE_FILE
+// (read again when it changes) or $OAT_PASSPHRASE.
+func openVaultTokens(path string, getenv func(string) string, log *slog.Logger) (*tokenSource, error) {
+	src := passphrase.Source{Getenv: getenv, Subject: "the vault " + path}
+	if src.Interactive() {
+		return nil, fmt.Errorf("--vault %s: set %s to a file holding its passphrase (or %s)", path, passphrase.EnvFile, passphrase.EnvValue)
+	}
+	s := store.OpenVault(store.VaultConfig{Path: path, Passphrase: src.Get, ReadOnly: true, Logger: log})
+	return newTokenSource(s, []string{path, getenv(passphrase.EnvFile)}, log)
+}
+
+func newTokenSource(s *store.Store, paths []string, log *slog.Logger) (*tokenSource, error) {
+	ts := &tokenSource{store: s, log: log, forced: make(chan struct{}, 1)}
+	for _, p := range paths {
+		if p != "" {
+			ts.paths = append(ts.paths, p)
+		}
+	}
 	all, err := ts.Tokens()
 	if err != nil {
 		return nil, fmt.Errorf("read the token records: %w", err)
@@ -33,23 +64,89 @@ func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, err
 	return ts, nil
 }
 
-// Tokens reads the records.
+// Tokens reads the records. After a good read, a failing one returns the
+// last good records and logs why.
 func (t *tokenSource) Tokens() ([]oat.Token, error) {
-	if fi, err := os.Stat(t.path); err == nil {
-		t.modTime = fi.ModTime()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seen = t.stat()
+	all, err := t.store.Tokens()
+	if err != nil {
+		if !t.loaded {
+			return nil, err
+		}
+		t.stale = true
+		t.log.Warn("the token records could not be read again; keeping the last good ones",
+			"store", t.store.Location(), "tokens", len(t.good), "err", err)
+		return t.good, nil
 	}
-	return t.store.Tokens()
+	if t.loaded {
+		t.log.Info("token records read again", "tokens", len(all), "store", t.store.Location())
+	}
+	t.good, t.loaded, t.stale = all, true, false
+	return all, nil
 }
 
-// Changed reports a changed vault file, or a SIGHUP.
+// Stale reports whether the last read failed (the last good records serve).
+func (t *tokenSource) Stale() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stale
+}
+
+// Current returns the records, read again first if they changed.
+func (t *tokenSource) Current() []oat.Token {
+	if t.Changed() {
+		all, _ := t.Tokens()
+		return all
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.good
+}
+
+// Loaded reports whether the records have been read once.
+func (t *tokenSource) Loaded() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.loaded
+}
+
+// Changed reports a changed vault or passphrase file, or a SIGHUP.
 func (t *tokenSource) Changed() bool {
 	select {
 	case <-t.forced:
 		return true
 	default:
 	}
-	fi, err := os.Stat(t.path)
-	return err == nil && !fi.ModTime().Equal(t.modTime)
+	now := t.stat()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, fi := range now {
+		if !sameFile(fi, t.seen[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// stat stats every path, following symlinks; nil where it fails.
+func (t *tokenSource) stat() []os.FileInfo {
+	out := make([]os.FileInfo, len(t.paths))
+	for i, p := range t.paths {
+		if fi, err := os.Stat(p); err == nil {
+			out[i] = fi
+		}
+	}
+	return out
+}
+
+// sameFile reports whether a and b are the same file, unchanged.
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 func (t *tokenSource) force() {

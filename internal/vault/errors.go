@@ -9,6 +9,9 @@ import (
 // ErrWrongPassphrase is returned when the passphrase does not open the vault.
 var ErrWrongPassphrase = errors.New("wrong passphrase")
 
+// ErrReadOnly is returned by every write to a vault opened ReadOnly.
+var ErrReadOnly = errors.New("the vault is open read-only")
+
 // ErrLocked is returned when another process holds the vault's write lock for
 // longer than LockTimeout.
 var ErrLocked = errors.New("the vault is being written by another process")

@@ -53,3 +53,19 @@ func checkMode(path string, fi fs.FileInfo, isDir bool) error {
 	}
 	return nil
 }
+
+// checkMountedFile refuses a read-only vault that others can read or that
+// belongs to a user other than root and the current one.
+func checkMountedFile(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return &PermissionError{Path: path, Mode: fi.Mode(), Want: 0o440, Owner: fmt.Sprintf("uid %d", st.Uid)}
+	}
+	if fi.Mode().Perm()&0o007 != 0 {
+		return &PermissionError{Path: path, Mode: fi.Mode(), Want: 0o440}
+	}
+	return nil
+}

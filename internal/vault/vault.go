@@ -53,6 +53,13 @@ type Options struct {
 	// CacheFor, if positive, puts a key derived from the passphrase into
 	// Cache for that long (automatic unlock on first use).
 	CacheFor time.Duration
+	// ReadOnly opens the vault for reading only: every write fails with
+	// ErrReadOnly, no lock file or directory is made, and the file may be
+	// a Secret that kubelet mounted read-only: owned by root or the
+	// current user, readable by its group (fsGroup) but not by others, in
+	// directories that are not checked (kubelet owns them, and the mount
+	// cannot be written).
+	ReadOnly bool
 }
 
 // KeyCache keeps derived keys (see package keycache).
@@ -219,7 +226,7 @@ func (tx *Tx) Remove(key string) { delete(tx.items, key) }
 
 // load reads and decrypts the vault. A vault that does not exist yet is empty.
 func (v *Vault) load() (*contents, error) {
-	data, err := readVault(v.opts.Path)
+	data, err := v.read()
 	if errors.Is(err, fs.ErrNotExist) {
 		return &contents{Items: map[string]entry{}}, nil
 	}
@@ -322,7 +329,7 @@ func (v *Vault) cache(k *key, kdf kdfHeader, ttl time.Duration) error {
 // envelope reads and parses the vault file (its header holds the KDF
 // parameters the cache is keyed by).
 func (v *Vault) envelope() (*envelope, error) {
-	data, err := readVault(v.opts.Path)
+	data, err := v.read()
 	if err != nil {
 		return nil, err
 	}
@@ -391,6 +398,9 @@ func (v *Vault) derive(kdf kdfHeader, create bool) (*key, error) {
 // update applies fn to the items under the write lock and replaces the file
 // atomically. The vault is created if there is none; fn's error aborts.
 func (v *Vault) update(fn func(items map[string]entry) error) error {
+	if v.opts.ReadOnly {
+		return fmt.Errorf("%s: %w", v.opts.Path, ErrReadOnly)
+	}
 	dir := filepath.Dir(v.opts.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create vault directory: %w", err)
@@ -467,6 +477,9 @@ func (v *Vault) update(fn func(items map[string]entry) error) error {
 // Reset moves an unusable vault aside (never deleting it) so that the next
 // write starts a new one. It returns where the old file went.
 func (v *Vault) Reset() (string, error) {
+	if v.opts.ReadOnly {
+		return "", fmt.Errorf("%s: %w", v.opts.Path, ErrReadOnly)
+	}
 	unlock, err := lockFile(v.opts.Path+".lock", v.opts.LockTimeout)
 	if err != nil {
 		return "", err
@@ -492,7 +505,7 @@ type Description struct {
 // Describe reads the vault's public header.
 func (v *Vault) Describe() (Description, error) {
 	d := Description{Path: v.opts.Path}
-	data, err := readVault(v.opts.Path)
+	data, err := v.read()
 	if errors.Is(err, fs.ErrNotExist) {
 		return d, nil
 	}
@@ -505,6 +518,14 @@ func (v *Vault) Describe() (Description, error) {
 	}
 	d.Exists, d.KDF = true, env.KDF.Params
 	return d, nil
+}
+
+// read reads the vault file, read-only or not.
+func (v *Vault) read() ([]byte, error) {
+	if v.opts.ReadOnly {
+		return readVaultMounted(v.opts.Path)
+	}
+	return readVault(v.opts.Path)
 }
 
 // readVault reads the vault file after checking who may read it.
@@ -520,6 +541,25 @@ func readVault(path string) ([]byte, error) {
 	if err := checkPrivate(filepath.Dir(path), true); err != nil {
 		return nil, err
 	}
+	return readAll(f, path)
+}
+
+// readVaultMounted reads a read-only vault (ReadOnly): the file, symlinks
+// followed, must belong to root or the current user and be closed to
+// others; its directories are not checked.
+func readVaultMounted(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := checkMountedFile(f, path); err != nil {
+		return nil, err
+	}
+	return readAll(f, path)
+}
+
+func readAll(f *os.File, path string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read vault: %w", err)

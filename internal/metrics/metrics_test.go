@@ -1,0 +1,126 @@
+package metrics
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/oatkit/oat/internal/oat"
+)
+
+func TestTokenExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	tokens := []oat.Token{
+		{Org: "acme", Label: "ci", Expires: now.Add(10 * 24 * time.Hour), Secret: "dckr_oat_secretsecretsecretsecret01"},
+		{Org: "acme", Label: "old", Expires: now.Add(-36 * time.Hour)},
+		{Org: "beta", Label: "forever"},
+	}
+	m := New()
+	m.WatchTokens(fixedRecords(tokens), func() time.Time { return now })
+	want := `
+# HELP oat_token_expiry_days Days until the token expires (negative once it has).
+# TYPE oat_token_expiry_days gauge
+oat_token_expiry_days{label="ci",org="acme"} 10
+oat_token_expiry_days{label="old",org="acme"} -1.5
+# HELP oat_token_records Token records loaded.
+# TYPE oat_token_records gauge
+oat_token_records 3
+# HELP oat_token_records_stale 1 when the last read of the token records failed and the last good ones serve.
+# TYPE oat_token_records_stale gauge
+oat_token_records_stale 0
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_expiry_days", "oat_token_records", "oat_token_records_stale"); err != nil {
+		t.Error(err)
+	}
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if strings.Contains(f.String(), "dckr_oat_") {
+			t.Errorf("metric %s shows a secret", f.GetName())
+		}
+	}
+}
+
+type fixedRecords []oat.Token
+
+func (f fixedRecords) Current() []oat.Token { return f }
+func (fixedRecords) Stale() bool            { return false }
+
+func TestRecorder(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.Request("manifest", "allow", "Registry-1.Docker.IO:443")
+	m.Request("connect", "tunnel", "example.com:443")
+	m.Request("connect", "tunnel", "other.example:443")
+	m.Denial("ci", "scope")
+	m.Upstream(200)
+	m.Upstream(404)
+	m.Upstream(0)
+	m.Bytes(10, 2048)
+	m.Latency("blob", 30*time.Millisecond)
+	for _, tt := range []struct {
+		name   string
+		got    float64
+		expect float64
+	}{
+		{"hub host", testutil.ToFloat64(m.requests.WithLabelValues("manifest", "allow", "registry-1.docker.io")), 1},
+		{"other hosts in one label", testutil.ToFloat64(m.requests.WithLabelValues("connect", "tunnel", "other")), 2},
+		{"denial", testutil.ToFloat64(m.denials.WithLabelValues("ci", "scope")), 1},
+		{"2xx", testutil.ToFloat64(m.upstream.WithLabelValues("2xx")), 1},
+		{"4xx", testutil.ToFloat64(m.upstream.WithLabelValues("4xx")), 1},
+		{"no status", testutil.ToFloat64(m.upstream.WithLabelValues("other")), 1},
+		{"bytes in", testutil.ToFloat64(m.bytes.WithLabelValues("in")), 10},
+		{"bytes out", testutil.ToFloat64(m.bytes.WithLabelValues("out")), 2048},
+	} {
+		if tt.got != tt.expect {
+			t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.expect)
+		}
+	}
+	if n := testutil.CollectAndCount(m.latency); n != 1 {
+		t.Errorf("latency series: %d, want 1", n)
+	}
+}
+
+func TestOpenConnections(t *testing.T) {
+	t.Parallel()
+	m := New()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := m.Listener(raw)
+	defer ln.Close()
+	accepted := make(chan net.Conn)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var server []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		server = append(server, <-accepted)
+	}
+	if got := testutil.ToFloat64(m.conns); got != 3 {
+		t.Errorf("open connections: %v, want 3", got)
+	}
+	server[0].Close()
+	server[0].Close() // twice counts once
+	if got := testutil.ToFloat64(m.conns); got != 2 {
+		t.Errorf("open connections after one closed: %v, want 2", got)
+	}
+}
