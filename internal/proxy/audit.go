@@ -35,11 +35,19 @@ type auditLog struct {
 	mu     sync.Mutex
 	w      io.Writer
 	log    *slog.Logger
+	rec    Recorder
 	failed atomic.Int64
 }
 
+// write records a decision: its audit line, and its metrics.
 func (a *auditLog) write(e auditEntry) {
-	if a == nil || a.w == nil {
+	if a == nil {
+		return
+	}
+	if a.rec != nil {
+		record(a.rec, e)
+	}
+	if a.w == nil {
 		return
 	}
 	b, err := json.Marshal(e)

@@ -43,6 +43,8 @@ type Config struct {
 	// Inject attaches the least-privileged token that covers it to every
 	// token request that comes without credentials.
 	Inject bool
+	// Metrics counts decisions (nothing if nil).
+	Metrics Recorder
 	// Limits bound each client's work (defaults for zero fields).
 	Limits Limits
 	Audit  io.Writer
@@ -70,7 +72,7 @@ func New(cfg Config) *Proxy {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), tokens: newIndex(cfg.Tokens), audit: &auditLog{w: cfg.Audit, log: cfg.Log}, log: cfg.Log, noticed: map[string]bool{}}
+	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), tokens: newIndex(cfg.Tokens), audit: &auditLog{w: cfg.Audit, log: cfg.Log, rec: cfg.Metrics}, log: cfg.Log, noticed: map[string]bool{}}
 	p.tr = p.upstreamTransport()
 	p.upstream = p.newUpstream()
 	gp := goproxy.NewProxyHttpServer()

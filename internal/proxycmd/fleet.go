@@ -84,6 +84,7 @@ func (c *cli) startAdmin(o serveOptions, inst *instance, ln net.Listener, src *t
 		return nil, fmt.Errorf("--admin-listen: %w", err)
 	}
 	m := metrics.New()
+	inst.metrics = m
 	m.WatchTokens(src, c.Now)
 	h := admin.Handler(admin.Config{
 		Gatherer: m.Registry(),

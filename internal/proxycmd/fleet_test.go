@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,6 +172,17 @@ func TestVaultFromSecret(t *testing.T) {
 	waitFor(t, admin+"/metrics", "oat_proxy_open_connections 1")
 	conn.Close()
 	waitFor(t, admin+"/metrics", "oat_proxy_open_connections 0")
+	// A decision is counted: plain HTTP to a Docker Hub host is refused.
+	proxyURL, _ := url.Parse("http://" + inst.addr)
+	tr := &http.Transport{Proxy: http.ProxyURL(proxyURL)}
+	if resp, err := (&http.Client{Transport: tr}).Get("http://registry-1.docker.io/v2/"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("plain HTTP through the proxy: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	tr.CloseIdleConnections()
+	waitFor(t, admin+"/metrics", `oat_proxy_denials_total{label="",reason="plain-http"} 1`)
+	waitFor(t, admin+"/metrics", `oat_proxy_requests_total{decision="deny",host="registry-1.docker.io",kind="other"} 1`)
 
 	// A new Secret: kubelet swaps ..data; same mtime, another file.
 	vaults.update(map[string][]byte{"oat.vault": vaultImage(t, "first passphrase", ci, release)})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/metrics"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
@@ -151,11 +152,12 @@ func (c *cli) serve(o serveOptions) error {
 
 // instance is a running proxy.
 type instance struct {
-	addr string
-	srv  *http.Server
-	errc chan error
-	log  *slog.Logger
-	done []func()
+	addr    string
+	srv     *http.Server
+	errc    chan error
+	log     *slog.Logger
+	done    []func()
+	metrics *metrics.Metrics // with --admin-listen
 
 	// adminAddr is where the admin listener listens ("" if none).
 	adminAddr string
@@ -203,7 +205,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		return nil, err
 	}
 	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
-		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log})
+		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log, Metrics: inst.recorder()})
 	inst.srv = p.Server()
 	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if secret != "" {
@@ -260,6 +262,15 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// recorder is what counts the proxy's decisions: the metrics /metrics
+// serves, or nothing.
+func (i *instance) recorder() proxy.Recorder {
+	if i.metrics == nil {
+		return nil
+	}
+	return i.metrics
 }
 
 // stop shuts the server down, letting requests in flight finish for a
