@@ -21,6 +21,9 @@ const (
 	APIHost      = "hub.docker.com"       // the Hub API (organizations, members, …)
 )
 
+// CloudflareBlobHost is the first of BlobHosts: Docker Hub's Cloudflare CDN.
+const CloudflareBlobHost = "production.cloudflare.docker.com"
+
 // APIHosts are the hosts whose requests carry Docker Hub credentials: the
 // ones a scope-checking proxy has to see.
 var APIHosts = []string{RegistryHost, IndexHost, AuthHost, APIHost}
@@ -33,7 +36,7 @@ var APIHosts = []string{RegistryHost, IndexHost, AuthHost, APIHost}
 // by exact name: a pattern such as "docker-images-prod*.s3*.amazonaws.com"
 // would admit buckets anyone can create.
 var BlobHosts = []string{
-	"production.cloudflare.docker.com",
+	CloudflareBlobHost,
 	"production.cloudfront.docker.com",
 	"docker-images-prod.6aa30f8b08e16409b46e0173d6de2f56.r2.cloudflarestorage.com",
 }

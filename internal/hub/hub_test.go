@@ -76,7 +76,7 @@ func TestIsBlobHost(t *testing.T) {
 	for host, want := range map[string]bool{
 		"production.cloudflare.docker.com": true, "Production.CloudFront.docker.com": true,
 		"docker-images-prod.6aa30f8b08e16409b46e0173d6de2f56.r2.cloudflarestorage.com": true,
-		"production.cloudflare.docker.com.": false, "evil.production.cloudflare.docker.com": false,
+		"production.cloudflare.docker.com.":                                            false, "evil.production.cloudflare.docker.com": false,
 		"docker-images-prod.s3.amazonaws.com": false, "registry-1.docker.io": false, "": false,
 	} {
 		if got := IsBlobHost(host); got != want {

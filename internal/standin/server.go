@@ -16,7 +16,7 @@ import (
 
 // hubNames are the Docker Hub names the hub's certificate is valid for and
 // Transport dials the hub for.
-var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost}
+var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost, CDNHost}
 
 // registryNames are the hosts whose requests go to the registry.
 var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, "localhost", "127.0.0.1", "::1"}
@@ -52,8 +52,8 @@ func hostOnly(r *http.Request) string {
 	return strings.ToLower(strings.Trim(host, "[]"))
 }
 
-// route sends a request to the registry, the token service or the org API
-// by the host it was sent to.
+// route sends a request to the registry, the token service, the org API or
+// the CDN by the host it was sent to.
 func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 	switch host := hostOnly(r); {
 	case slices.Contains(registryNames, host):
@@ -63,6 +63,8 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.serveToken(w, r)
 	case host == APIHost:
 		h.serveAPI(w, r)
+	case host == CDNHost && h.cdn != nil:
+		h.cdn.ServeHTTP(w, r)
 	default:
 		http.Error(w, "the stand-in hub does not serve "+host, http.StatusMisdirectedRequest)
 	}

@@ -54,6 +54,12 @@ type Options struct {
 	Tokens     []Token  // the tokens accepted
 	Public     []string // public repositories besides library/*
 	Debug      bool     // registry logs on stderr; silenced otherwise
+	// DirectBlobs serves blobs from the registry host, as a registry
+	// without a CDN or a mirror does. By default the hub does what Docker
+	// Hub does: an authorised blob GET is answered with a 307 to a signed,
+	// expiring URL on CDNHost, so every test sees the redirect real pulls
+	// see unless it asks not to.
+	DirectBlobs bool
 }
 
 // Request is one request the hub answered, without any secret.
@@ -77,6 +83,7 @@ type Hub struct {
 	kid    string
 	tmp    string
 	app    *handlers.App
+	cdn    *cdn // nil with DirectBlobs
 	ln     net.Listener
 	srv    *http.Server
 	seed   Token           // the hub's own token, for Seed
@@ -133,6 +140,9 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	if h.tmp, err = os.MkdirTemp("", "standin-"); err != nil {
 		return err
+	}
+	if !h.opts.DirectBlobs {
+		h.cdn = newCDN()
 	}
 	if h.app, err = h.newRegistry(ctx); err != nil {
 		return err
