@@ -51,13 +51,14 @@ func init() {
 // URLs, and refuses everything else: a bad or expired signature is a 403,
 // any other path a 404, as the Hub's CDN does.
 type cdn struct {
-	key []byte
+	host string
+	key  []byte
 
 	mu     sync.Mutex
 	driver storagedriver.StorageDriver // the registry's storage, set when the registry starts
 }
 
-func newCDN() *cdn { return &cdn{key: []byte(randomString(32))} }
+func newCDN(host string) *cdn { return &cdn{host: host, key: []byte(randomString(32))} }
 
 // newCDNDriver is the storage middleware: the registry's driver, whose
 // RedirectURL for a GET is a signed URL on the CDN host. The distribution
@@ -92,7 +93,7 @@ func (d cdnDriver) RedirectURL(r *http.Request, path string) (string, error) {
 func (c *cdn) signedURL(path string, expires time.Time) string {
 	exp := strconv.FormatInt(expires.Unix(), 10)
 	q := url.Values{"expires": {exp}, "signature": {c.sign(path, exp)}}
-	u := url.URL{Scheme: "https", Host: CDNHost, Path: cdnPrefix + path, RawQuery: q.Encode()}
+	u := url.URL{Scheme: "https", Host: c.host, Path: cdnPrefix + path, RawQuery: q.Encode()}
 	return u.String()
 }
 

@@ -138,6 +138,21 @@ func TestBlobGETRedirectsToASignedCDNURL(t *testing.T) {
 	}
 }
 
+func TestAnotherCDNHost(t *testing.T) {
+	const host = "blobs.new-region.test"
+	h := startHub(t, Options{CDNHost: host})
+	digest, bearer := layerOf(t, h)
+	resp, _ := send(t, noRedirects(h), http.MethodGet, "https://registry-1.docker.io/v2/acme/app/blobs/"+digest, bearer)
+	if loc, err := url.Parse(resp.Header.Get("Location")); resp.StatusCode != http.StatusTemporaryRedirect || err != nil || loc.Host != host {
+		t.Fatalf("GET blob: %d, Location %q; want a 307 to %s", resp.StatusCode, resp.Header.Get("Location"), host)
+	}
+	// Followed, through the hub's transport (and certificate).
+	resp, body := send(t, &http.Client{Transport: h.Transport()}, http.MethodGet, "https://registry-1.docker.io/v2/acme/app/blobs/"+digest, bearer)
+	if sum := sha256.Sum256(body); resp.StatusCode != http.StatusOK || "sha256:"+hex.EncodeToString(sum[:]) != digest {
+		t.Errorf("the redirect followed: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
+
 func TestDirectBlobs(t *testing.T) {
 	h := startHub(t, Options{DirectBlobs: true})
 	digest, bearer := layerOf(t, h)

@@ -14,16 +14,19 @@ import (
 	"time"
 )
 
-// hubNames are the Docker Hub names the hub's certificate is valid for and
-// Transport dials the hub for.
-var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost, CDNHost}
+// hubNames are the Docker Hub API names the hub's certificate is valid for
+// and Transport dials the hub for; its CDN host is the other.
+var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost}
+
+// names are the names the hub answers for: hubNames and its CDN host.
+func (h *Hub) names() []string { return append(slices.Clone(hubNames), h.opts.CDNHost) }
 
 // registryNames are the hosts whose requests go to the registry.
 var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, "localhost", "127.0.0.1", "::1"}
 
 // listen starts serving TLS on the configured address.
 func (h *Hub) listen() error {
-	names := append(slices.Clone(hubNames), "localhost")
+	names := append(h.names(), "localhost")
 	leaf, err := h.ca.leaf(names, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	if err != nil {
 		return err
@@ -63,7 +66,7 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.serveToken(w, r)
 	case host == APIHost:
 		h.serveAPI(w, r)
-	case host == CDNHost && h.cdn != nil:
+	case host == h.opts.CDNHost && h.cdn != nil:
 		h.cdn.ServeHTTP(w, r)
 	default:
 		http.Error(w, "the stand-in hub does not serve "+host, http.StatusMisdirectedRequest)
@@ -94,7 +97,7 @@ func (h *Hub) CertFile(dir string) (string, error) {
 }
 
 // Transport trusts the hub's CA and dials the hub for every Docker Hub host
-// name on port 443, so Go clients can use the real names without a hosts
+// name (and its CDN host) on port 443, so Go clients can use the real names without a hosts
 // file. It refuses other hosts. Close closes its idle connections.
 func (h *Hub) Transport() *http.Transport {
 	addr := h.Addr()
@@ -102,7 +105,7 @@ func (h *Hub) Transport() *http.Transport {
 	t := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
-			if target != addr && !isHubTarget(target) {
+			if target != addr && !h.isHubTarget(target) {
 				return nil, fmt.Errorf("the stand-in hub's transport does not reach %s", target)
 			}
 			return dialer.DialContext(ctx, network, addr)
@@ -118,8 +121,9 @@ func (h *Hub) Transport() *http.Transport {
 	return t
 }
 
-// isHubTarget reports whether host:port is a Docker Hub name on port 443.
-func isHubTarget(target string) bool {
+// isHubTarget reports whether host:port is one of the hub's names on port
+// 443.
+func (h *Hub) isHubTarget(target string) bool {
 	host, port, err := net.SplitHostPort(target)
-	return err == nil && port == "443" && slices.Contains(hubNames, strings.ToLower(host))
+	return err == nil && port == "443" && slices.Contains(h.names(), strings.ToLower(host))
 }

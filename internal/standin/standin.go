@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,10 @@ type Options struct {
 	// expiring URL on CDNHost, so every test sees the redirect real pulls
 	// see unless it asks not to.
 	DirectBlobs bool
+	// CDNHost is the host blob GETs are redirected to; CDNHost (the
+	// package's constant, one of Docker Hub's real blob hosts) if empty.
+	// Another name stands for a CDN host Docker adds.
+	CDNHost string
 }
 
 // Request is one request the hub answered, without any secret.
@@ -115,6 +120,10 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	if opts.CDNHost == "" {
+		opts.CDNHost = CDNHost
+	}
+	opts.CDNHost = strings.ToLower(opts.CDNHost)
 	h := &Hub{
 		opts:    opts,
 		tokens:  append([]Token(nil), opts.Tokens...),
@@ -142,7 +151,7 @@ func (h *Hub) start(ctx context.Context) error {
 		return err
 	}
 	if !h.opts.DirectBlobs {
-		h.cdn = newCDN()
+		h.cdn = newCDN(h.opts.CDNHost)
 	}
 	if h.app, err = h.newRegistry(ctx); err != nil {
 		return err
