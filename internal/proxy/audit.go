@@ -24,6 +24,8 @@ type auditEntry struct {
 	Decision string    `json:"decision"` // allowed, denied, passed (not ours to judge)
 	Reason   string    `json:"reason,omitempty"`
 	Upstream int       `json:"upstream_status,omitempty"`
+	Redirect string    `json:"redirect_host,omitempty"` // host:port of a blob download's Location, never its query
+
 }
 
 type auditLog struct {

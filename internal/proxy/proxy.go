@@ -51,6 +51,7 @@ type Proxy struct {
 	tokens *index
 	audit  *auditLog
 	log    *slog.Logger
+	sent   redirects // the CDN hosts clients were redirected to
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
@@ -96,6 +97,11 @@ func splitHost(hostport string) (host, port string) {
 }
 
 // onConnect intercepts the Hub's hosts on 443, tunnels or refuses others.
+// With --deny-other-hosts it still tunnels Docker Hub's blob hosts: those
+// of hub.BlobHosts on 443, and the host of a Location the proxy relayed to
+// this client in a redirect from a blob download, for redirectTTL. They
+// are never intercepted: the URL is pre-signed, and the scope check
+// happened on the registry request that produced the redirect.
 func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	host, port := splitHost(hostport)
 	if hub.IsAPIHost(host) {
@@ -104,11 +110,21 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 		}
 		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsFor}, hostport
 	}
-	if p.cfg.DenyOtherHosts {
-		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "denied", Reason: "--deny-other-hosts"})
+	now := time.Now()
+	entry := auditEntry{Time: now, Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed"}
+	switch {
+	case p.sent.followed(clientOf(ctx.Req.RemoteAddr), hostport, now):
+		entry.Reason = "follows a Docker Hub redirect the proxy relayed to this client: tunnelled untouched"
+	case port == "443" && hub.IsBlobHost(host):
+		entry.Reason = "a Docker Hub blob host: tunnelled untouched"
+	case p.cfg.DenyOtherHosts:
+		entry.Decision, entry.Reason = "denied", "--deny-other-hosts"
+		p.audit.write(entry)
 		return refuseConnect("oat-proxy runs with --deny-other-hosts: " + host + " is not a Docker Hub host"), hostport
+	default:
+		entry.Reason = "not a Docker Hub host: tunnelled untouched"
 	}
-	p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed", Reason: "not a Docker Hub host: tunnelled untouched"})
+	p.audit.write(entry)
 	return goproxy.OkConnect, hostport
 }
 
@@ -164,9 +180,10 @@ func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
 
 // state travels from a request to its response.
 type state struct {
-	entry auditEntry
-	tok   *oat.Token
-	kind  registry.Kind
+	entry    auditEntry
+	tok      *oat.Token
+	kind     registry.Kind
+	download bool // a blob GET, which Docker Hub answers with a redirect
 }
 
 func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
@@ -212,7 +229,7 @@ func (p *Proxy) onRequest(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request
 		return r, challenge(r, req)
 	}
 	tok, how := p.tokenFor(req)
-	st := &state{entry: entry, kind: req.Kind}
+	st := &state{entry: entry, kind: req.Kind, download: req.BlobDownload}
 	ctx.UserData = st
 	if tok == nil {
 		st.entry.Decision, st.entry.Reason = "passed", how
@@ -281,7 +298,8 @@ func (p *Proxy) noticeOnce(t *oat.Token) {
 }
 
 // onResponse remembers the bearer and refresh tokens an allowed token
-// request obtained, and writes the audit line.
+// request obtained and the host a blob download was redirected to, and
+// writes the audit line.
 func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
 	st, ok := ctx.UserData.(*state)
 	if !ok || st == nil {
@@ -289,6 +307,12 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 	}
 	if resp != nil {
 		st.entry.Upstream = resp.StatusCode
+		if target := redirectTarget(resp); st.download && target != "" {
+			// The Location goes to the client untouched; only its host
+			// is kept (and logged): its query is a signature.
+			p.sent.note(clientOf(st.entry.Client), target, time.Now())
+			st.entry.Redirect = target
+		}
 	}
 	p.audit.write(st.entry)
 	if resp == nil || st.tok == nil || st.kind != registry.KindToken || resp.StatusCode != http.StatusOK {

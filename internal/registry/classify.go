@@ -60,6 +60,9 @@ type Request struct {
 	// OrgScope is the organization scope a Hub API route needs, and Org
 	// the organization.
 	OrgScope, Org string
+	// BlobDownload is a GET of a blob: the request Docker Hub answers with
+	// a redirect to a pre-signed URL on its CDN.
+	BlobDownload bool
 }
 
 // Scopes is the request's access as token scope strings.
@@ -212,6 +215,7 @@ func classifyRegistry(r *http.Request) (Request, error) {
 		return Request{}, fmt.Errorf("%w: method %s on %q", ErrBadPath, r.Method, path)
 	}
 	req.Access = []Access{{Repo: repo, Actions: actions}}
+	req.BlobDownload = r.Method == http.MethodGet && !upload && strings.HasPrefix(m[2], "blobs/")
 	if upload && r.Method == http.MethodPost {
 		if from := r.URL.Query().Get("from"); from != "" && r.URL.Query().Get("mount") != "" {
 			src, err := NormalizeName(from)
