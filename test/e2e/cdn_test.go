@@ -101,4 +101,3 @@ func TestProxyDenyOtherHosts(t *testing.T) {
 		})
 	}
 }
-
