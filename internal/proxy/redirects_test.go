@@ -102,7 +102,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	// notwithstanding.
 	digest := pullLayers(t, f, pullSecret)
 	cdn := standin.CDNHost + ":443"
-	if r := tunnelReason(t, f, cdn, "passed"); !strings.Contains(r, "Docker Hub") {
+	if r := tunnelReason(t, f, cdn, "passed"); !strings.Contains(r, "follows a Docker Hub redirect") {
 		t.Errorf("tunnel to %s: reason %q; audit log:\n%s", cdn, r, f.audit)
 	}
 
@@ -150,6 +150,15 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	}
 	if len(f.hub.Requests()) != before {
 		t.Errorf("the hub saw the refused blob GET: %+v", f.hub.Requests()[before:])
+	}
+
+	// A documented blob host is tunnelled for a client that was not
+	// redirected there too.
+	if code := connect(t, f, "127.0.0.2", cdn); code != http.StatusOK {
+		t.Errorf("CONNECT %s from another client: %d, want 200 (a Docker Hub blob host)", cdn, code)
+	}
+	if r := tunnelReason(t, f, cdn, "passed"); r != "a Docker Hub blob host: tunnelled untouched" {
+		t.Errorf("tunnel to %s for another client: reason %q", cdn, r)
 	}
 
 	// Every other host is still refused.

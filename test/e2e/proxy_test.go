@@ -41,6 +41,7 @@ type proxyRun struct {
 	// bundle holds the proxy's CA and the hub's: clients reach the hub's
 	// CDN host through a plain tunnel.
 	bundle string
+	pid    int
 }
 
 // startProxy runs the built oat-proxy on proxyListen with c's store and
@@ -87,7 +88,7 @@ func startProxy(t *testing.T, ctx context.Context, c *client, hubCA string, flag
 	if err != nil || !strings.HasPrefix(line, "HTTPS_PROXY=") {
 		t.Fatalf("oat-proxy did not start: %q %v\n%s", line, err, tail(logFile, 20))
 	}
-	return proxyRun{caFile: caFile, audit: audit, bundle: bundle}
+	return proxyRun{caFile: caFile, audit: audit, bundle: bundle, pid: cmd.Process.Pid}
 }
 
 // auditDenied counts the audit log's denials of action on repo.
