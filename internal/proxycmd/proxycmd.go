@@ -45,7 +45,9 @@ anything reaches Docker Hub.
 
 Commands:
   serve [--listen ADDR] [--audit-log FILE] [--upstream HOST=ADDR ...] [--deny-other-hosts]
-                       run the proxy (default 127.0.0.1:3128, or $OAT_PROXY_LISTEN)
+                       run the proxy (default 127.0.0.1:3128, or $OAT_PROXY_LISTEN);
+                       --deny-other-hosts refuses every host but Docker Hub's:
+                       its API hosts and the blob hosts it redirects downloads to
   ca                   create the proxy's CA on first use and print its path
   version, --version   print the version
   help, --help         print this text
