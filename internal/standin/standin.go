@@ -2,7 +2,9 @@
 // real distribution registry, in-process, behind token auth, with a token
 // service that grants organization access token (OAT) scopes the way Docker
 // Hub does, all on one TLS listener that answers for the Hub's host names
-// with a certificate from a CA made for this hub alone.
+// with a certificate from a CA made for this hub alone. Like the Hub, it
+// answers an authorised blob GET with a 307 to a signed, expiring URL on a
+// CDN host (also on that listener) unless Options.DirectBlobs is set.
 package standin
 
 import (
