@@ -57,11 +57,15 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub) error {
 	if err != nil {
 		return err
 	}
-	// The proxy's CA for the hosts it intercepts; the hub's for its CDN
-	// host, which the proxy tunnels untouched.
+	// Clients trust the proxy's CA for the hosts it intercepts and the
+	// hub's for its CDN host, which the proxy tunnels untouched.
+	pem = append(pem, hub.CACertPEM()...)
+	bundle := filepath.Join(d.home, "clients-ca.pem")
+	if err := os.WriteFile(bundle, pem, 0o644); err != nil {
+		return err
+	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	pool.AppendCertsFromPEM(hub.CACertPEM())
 	proxyURL, _ := url.Parse("http://" + addr)
 	tr := &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}}
 	auth := remote.WithAuth(&authn.Basic{Username: org, Password: d.secret})
@@ -101,7 +105,7 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub) error {
 	d.say("the stand-in hub's log shows no request for it: nothing was uploaded")
 
 	if docker, err := exec.LookPath("docker"); err == nil {
-		d.dockerManifest(ctx, docker, addr, caFile)
+		d.dockerManifest(ctx, docker, addr, bundle)
 	} else {
 		d.say("(the docker CLI is not installed: skipping docker manifest inspect)")
 	}
@@ -131,7 +135,7 @@ func readLayers(img v1.Image) (int64, error) {
 }
 
 // dockerManifest shows the docker CLI through the proxy: no daemon needed.
-func (d *demo) dockerManifest(ctx context.Context, docker, addr, caFile string) {
+func (d *demo) dockerManifest(ctx context.Context, docker, addr, caBundle string) {
 	config := filepath.Join(d.home, "docker")
 	if err := os.MkdirAll(config, 0o700); err != nil {
 		return
@@ -139,7 +143,7 @@ func (d *demo) dockerManifest(ctx context.Context, docker, addr, caFile string) 
 	if err := os.WriteFile(filepath.Join(config, "config.json"), []byte(`{"credHelpers":{"https://index.docker.io/v1/":"oat","docker.io":"oat","registry-1.docker.io":"oat","index.docker.io":"oat"}}`+"\n"), 0o600); err != nil {
 		return
 	}
-	env := append(os.Environ(), "DOCKER_CONFIG="+config, "HTTPS_PROXY=http://"+addr, "NO_PROXY=", "SSL_CERT_FILE="+caFile,
+	env := append(os.Environ(), "DOCKER_CONFIG="+config, "HTTPS_PROXY=http://"+addr, "NO_PROXY=", "SSL_CERT_FILE="+caBundle,
 		"PATH="+filepath.Dir(d.helper)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	for k, v := range d.env {
 		env = append(env, k+"="+v)
