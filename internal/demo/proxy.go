@@ -8,15 +8,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -54,6 +57,13 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub) error {
 	if err != nil {
 		return err
 	}
+	// Clients trust the proxy's CA for the hosts it intercepts and the
+	// hub's for its CDN host, which the proxy tunnels untouched.
+	pem = append(pem, hub.CACertPEM()...)
+	bundle := filepath.Join(d.home, "clients-ca.pem")
+	if err := os.WriteFile(bundle, pem, 0o644); err != nil {
+		return err
+	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	proxyURL, _ := url.Parse("http://" + addr)
@@ -67,7 +77,11 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub) error {
 		return fmt.Errorf("pull through the proxy: %w", err)
 	}
 	digest, _ := img.Digest()
-	d.say("pulled %s", digest)
+	n, err := readLayers(img)
+	if err != nil {
+		return fmt.Errorf("pull the layers through the proxy: %w", err)
+	}
+	d.say("pulled %s: %d bytes of layers from %s (the registry's 307, tunnelled: --deny-other-hosts knows Docker Hub's blob hosts)", digest, n, standin.CDNHost)
 
 	d.step("Through oat-proxy: push registry-1.docker.io/acme/base:demo (out of scope)")
 	fresh, err := random.Image(512, 1)
@@ -91,15 +105,37 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub) error {
 	d.say("the stand-in hub's log shows no request for it: nothing was uploaded")
 
 	if docker, err := exec.LookPath("docker"); err == nil {
-		d.dockerManifest(ctx, docker, addr, caFile)
+		d.dockerManifest(ctx, docker, addr, bundle)
 	} else {
 		d.say("(the docker CLI is not installed: skipping docker manifest inspect)")
 	}
 	return nil
 }
 
+// readLayers reads every layer of img and returns the bytes read.
+func readLayers(img v1.Image) (int64, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			return n, err
+		}
+		m, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // dockerManifest shows the docker CLI through the proxy: no daemon needed.
-func (d *demo) dockerManifest(ctx context.Context, docker, addr, caFile string) {
+func (d *demo) dockerManifest(ctx context.Context, docker, addr, caBundle string) {
 	config := filepath.Join(d.home, "docker")
 	if err := os.MkdirAll(config, 0o700); err != nil {
 		return
@@ -107,7 +143,7 @@ func (d *demo) dockerManifest(ctx context.Context, docker, addr, caFile string) 
 	if err := os.WriteFile(filepath.Join(config, "config.json"), []byte(`{"credHelpers":{"https://index.docker.io/v1/":"oat","docker.io":"oat","registry-1.docker.io":"oat","index.docker.io":"oat"}}`+"\n"), 0o600); err != nil {
 		return
 	}
-	env := append(os.Environ(), "DOCKER_CONFIG="+config, "HTTPS_PROXY=http://"+addr, "NO_PROXY=", "SSL_CERT_FILE="+caFile,
+	env := append(os.Environ(), "DOCKER_CONFIG="+config, "HTTPS_PROXY=http://"+addr, "NO_PROXY=", "SSL_CERT_FILE="+caBundle,
 		"PATH="+filepath.Dir(d.helper)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	for k, v := range d.env {
 		env = append(env, k+"="+v)
@@ -148,8 +184,8 @@ func (d *demo) startProxy(ctx context.Context, hub *standin.Hub) (addr, caFile s
 	if err != nil {
 		return "", "", err
 	}
-	args := []string{"serve", "--listen", "127.0.0.1:0"}
-	for _, h := range hubpkg.APIHosts {
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--deny-other-hosts"}
+	for _, h := range append(slices.Clone(hubpkg.APIHosts), standin.CDNHost) {
 		args = append(args, "--upstream", h+"="+hub.Addr())
 	}
 	d.step("oat-proxy %s", strings.Join(args, " "))

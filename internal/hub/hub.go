@@ -1,10 +1,11 @@
 // Package hub knows Docker Hub's names: the host names it answers on, the
-// spellings of its registry in a credential helper's server URL, and the
+// hosts it sends blob downloads to, the spellings of its registry in a credential helper's server URL, and the
 // normalised form of other registries' server URLs.
 package hub
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -23,9 +24,25 @@ const (
 	RegistryHubHost = "registry.hub.docker.com"
 )
 
+// CloudflareBlobHost is the first of BlobHosts: Docker Hub's Cloudflare CDN.
+const CloudflareBlobHost = "production.cloudflare.docker.com"
+
 // APIHosts are the hosts whose requests carry Docker Hub credentials: the
 // ones a scope-checking proxy has to see.
 var APIHosts = []string{RegistryHost, IndexHost, AuthHost, APIHost, RegistryHubHost}
+
+// BlobHosts are the hosts Docker Hub's registry redirects blob downloads to:
+// an authorised GET /v2/<name>/blobs/<digest> is answered with a 307 to a
+// pre-signed URL on one of them. They are the "Docker Pull/Push" hosts of
+// Docker's allowlist documentation
+// (https://docs.docker.com/desktop/setup/allow-list/) besides the API hosts,
+// by exact name: a pattern such as "docker-images-prod*.s3*.amazonaws.com"
+// would admit buckets anyone can create.
+var BlobHosts = []string{
+	CloudflareBlobHost,
+	"production.cloudfront.docker.com",
+	"docker-images-prod.6aa30f8b08e16409b46e0173d6de2f56.r2.cloudflarestorage.com",
+}
 
 // registryHosts are the spellings of the Docker Hub registry in a server URL.
 var registryHosts = map[string]bool{
@@ -56,6 +73,10 @@ func IsAPIHost(host string) bool {
 	}
 	return false
 }
+
+// IsBlobHost reports whether host (without port) is one of BlobHosts. Any
+// other spelling (a trailing dot, a subdomain) is not.
+func IsBlobHost(host string) bool { return slices.Contains(BlobHosts, strings.ToLower(host)) }
 
 // Server is a credential helper's server URL, parsed.
 type Server struct {

@@ -72,6 +72,20 @@ func TestIsAPIHost(t *testing.T) {
 	}
 }
 
+func TestIsBlobHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"production.cloudflare.docker.com": true, "Production.CloudFront.docker.com": true,
+		"docker-images-prod.6aa30f8b08e16409b46e0173d6de2f56.r2.cloudflarestorage.com": true,
+		"production.cloudflare.docker.com.":                                            false, "evil.production.cloudflare.docker.com": false,
+		"docker-images-prod.s3.amazonaws.com": false, "registry-1.docker.io": false, "": false,
+	} {
+		if got := IsBlobHost(host); got != want {
+			t.Errorf("IsBlobHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 func FuzzParseServer(f *testing.F) {
 	for _, s := range []string{"https://index.docker.io/v1/", "docker.io", "localhost:5000", "http://x/y/", "%", "a://b@c"} {
 		f.Add(s)

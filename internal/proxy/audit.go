@@ -29,6 +29,9 @@ type auditEntry struct {
 	Upstream int       `json:"upstream_status,omitempty"`
 	// Desktop says why the client is thought to be a Docker Desktop engine.
 	Desktop string `json:"docker_desktop,omitempty"`
+	// Redirect is the host:port of a blob download's Location, never its
+	// query (a signature).
+	Redirect string `json:"redirect_host,omitempty"`
 }
 
 type auditLog struct {

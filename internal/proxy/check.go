@@ -24,9 +24,10 @@ const maxForm = 64 << 10
 
 // state travels from a request to its response.
 type state struct {
-	entry  auditEntry
-	holder holder
-	kind   registry.Kind
+	entry    auditEntry
+	holder   holder
+	kind     registry.Kind
+	download bool // a blob GET, which Docker Hub answers with a redirect
 }
 
 type stateKey struct{}
@@ -98,7 +99,7 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 			injected = true
 		}
 	}
-	st := &state{entry: entry, holder: who.holder, kind: req.Kind}
+	st := &state{entry: entry, holder: who.holder, kind: req.Kind, download: req.BlobDownload}
 	switch {
 	case who.unseen:
 		// Docker Hub answers a token it does not know with its challenge;
@@ -266,6 +267,12 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.entry.Upstream = resp.StatusCode
+	if target := redirectTarget(resp); st.download && target != "" {
+		// The Location goes to the client untouched; only its host is
+		// kept (and logged): its query is a signature.
+		p.sent.note(clientOf(st.entry.Client), target, time.Now())
+		st.entry.Redirect = target
+	}
 	if st.entry.Desktop != "" && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 		if err := explainToDesktop(resp, st.entry.Desktop); err != nil {
 			return err

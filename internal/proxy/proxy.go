@@ -62,6 +62,7 @@ type Proxy struct {
 	audit    *auditLog
 	log      *slog.Logger
 	rejected atomic.Int64
+	sent     redirects // the CDN hosts clients were redirected to
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
@@ -105,6 +106,11 @@ func splitHost(hostport string) (host, port string) {
 }
 
 // onConnect intercepts the Hub's hosts on 443, tunnels or refuses others.
+// With --deny-other-hosts it still tunnels Docker Hub's blob hosts: those
+// of hub.BlobHosts on 443, and the host of a Location the proxy relayed to
+// this client in a redirect from a blob download, for redirectTTL. They
+// are never intercepted: the URL is pre-signed, and the scope check
+// happened on the registry request that produced the redirect.
 func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	host, port := splitHost(hostport)
 	if hub.IsAPIHost(host) {
@@ -113,11 +119,21 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 		}
 		return p.mitm(hub.CanonicalHost(host)), hostport
 	}
-	if p.cfg.DenyOtherHosts {
-		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "denied", Reason: "--deny-other-hosts"})
+	now := time.Now()
+	entry := auditEntry{Time: now, Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed"}
+	switch {
+	case p.sent.followed(clientOf(ctx.Req.RemoteAddr), hostport, now):
+		entry.Reason = "follows a Docker Hub redirect the proxy relayed to this client: tunnelled untouched"
+	case port == "443" && hub.IsBlobHost(host):
+		entry.Reason = "a Docker Hub blob host: tunnelled untouched"
+	case p.cfg.DenyOtherHosts:
+		entry.Decision, entry.Reason = "denied", "--deny-other-hosts"
+		p.audit.write(entry)
 		return refuseConnect("oat-proxy runs with --deny-other-hosts: " + host + " is not a Docker Hub host"), hostport
+	default:
+		entry.Reason = "not a Docker Hub host: tunnelled untouched"
 	}
-	p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed", Reason: "not a Docker Hub host: tunnelled untouched"})
+	p.audit.write(entry)
 	return goproxy.OkConnect, hostport
 }
 

@@ -80,7 +80,14 @@ type fixture struct {
 
 func setup(t *testing.T, deny bool) *fixture {
 	t.Helper()
-	return setupWith(t, options{deny: deny,
+	return setupCDN(t, deny, "")
+}
+
+// setupCDN is setup with a hub that redirects blob downloads to cdnHost
+// (standin.CDNHost if empty).
+func setupCDN(t *testing.T, deny bool, cdnHost string) *fixture {
+	t.Helper()
+	return setupWith(t, options{deny: deny, cdnHost: cdnHost,
 		hub: []standin.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
 			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
@@ -103,12 +110,13 @@ type options struct {
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
+	cdnHost  string // the hub's CDN host (standin.CDNHost if empty)
 }
 
 func setupWith(t *testing.T, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub})
+	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub, CDNHost: o.cdnHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +132,11 @@ func setupWith(t *testing.T, o options) *fixture {
 	for _, h := range hubpkg.APIHosts {
 		up[h] = hub.Addr()
 	}
+	cdn := o.cdnHost
+	if cdn == "" {
+		cdn = standin.CDNHost
+	}
+	up[cdn] = hub.Addr()
 	maps.Copy(up, o.upstream)
 	audit := &lockedBuffer{}
 	var w io.Writer = audit
@@ -136,8 +149,11 @@ func setupWith(t *testing.T, o options) *fixture {
 	srv.Listener = p.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The client trusts the proxy's CA for the intercepted hosts and the
+	// hub's for its CDN host, which is tunnelled.
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
+	pool.AppendCertsFromPEM(hub.CACertPEM())
 	proxyURL, _ := url.Parse(srv.URL)
 	return &fixture{hub: hub, ca: ca, proxy: srv, audit: audit, p: p,
 		client: &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -231,26 +247,33 @@ func TestPullAllowedPushRefused(t *testing.T) {
 	}
 }
 
+// bearerThrough is a bearer token for scope, asked of the token service
+// through the proxy as acme with secret.
+func bearerThrough(t *testing.T, f *fixture, secret, scope string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&scope="+url.QueryEscape(scope), nil)
+	req.SetBasicAuth("acme", secret)
+	resp, err := (&http.Client{Transport: f.client}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr struct{ Token string }
+	_ = json.NewDecoder(resp.Body).Decode(&tr)
+	if tr.Token == "" {
+		t.Fatalf("no token for %s: %s", scope, resp.Status)
+	}
+	return tr.Token
+}
+
 // A client that reuses a bearer token the proxy saw issued is checked on
 // the registry request too.
 func TestBearerReuseIsChecked(t *testing.T) {
 	f := setup(t, false)
 	c := &http.Client{Transport: f.client}
-	req, _ := http.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&scope=repository:acme/app:pull", nil)
-	req.SetBasicAuth("acme", pullSecret)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tr struct{ Token string }
-	_ = json.NewDecoder(resp.Body).Decode(&tr)
-	resp.Body.Close()
-	if tr.Token == "" {
-		t.Fatalf("no token: %s", resp.Status)
-	}
 	up, _ := http.NewRequest("POST", "https://registry-1.docker.io/v2/acme/app/blobs/uploads/", nil)
-	up.Header.Set("Authorization", "Bearer "+tr.Token)
-	resp, err = c.Do(up)
+	up.Header.Set("Authorization", "Bearer "+bearerThrough(t, f, pullSecret, "repository:acme/app:pull"))
+	resp, err := c.Do(up)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxConns, "max-conns", proxy.DefaultMaxConns, "at most `N` client connections at once; a 503 past it")
 	fs.BoolVar(&o.inject, "inject", false, "attach the least-privileged token that covers it to every token request that comes without credentials")
 	fs.BoolVar(&o.noAuth, "no-proxy-auth", false, "with --inject, do not require the proxy secret (anyone who reaches the proxy borrows the tokens)")
-	fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to hosts other than Docker Hub's instead of tunnelling them")
+	fs.BoolVar(&o.deny, "deny-other-hosts", false, "refuse CONNECT to every host but Docker Hub's (its API hosts, and the blob hosts it redirects downloads to) instead of tunnelling it")
 	o.upstreams = upstreams{}
 	fs.Var(o.upstreams, "upstream", "dial `HOST=ADDR` for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)")
 }

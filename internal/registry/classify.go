@@ -78,6 +78,9 @@ type Request struct {
 	// the proxy holds makes the request that token's, so a request
 	// another server might read differently is not passed as nobody's.
 	Hidden []string
+	// BlobDownload is a GET of a blob: the request Docker Hub answers with
+	// a redirect to a pre-signed URL on its CDN.
+	BlobDownload bool
 }
 
 // Scopes is the request's access as token scope strings.
@@ -416,6 +419,7 @@ func classifyRegistry(method, path, rawQuery string, req *Request) error {
 	}
 	req.Kind = KindRegistry
 	req.Access = append(req.Access, Access{Repo: repo, Actions: actions})
+	req.BlobDownload = method == http.MethodGet && route == routeBlob
 	if rawQuery == "" {
 		return nil
 	}

@@ -25,6 +25,7 @@ func TestClassifyRegistry(t *testing.T) {
 		{"GET", "/v2/acme/app/manifests/1.0", KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
 		{"HEAD", "/v2/acme/app/manifests/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
 		{"GET", "/v2/library/alpine/blobs/" + digest, KindRegistry, []Access{{"library/alpine", []string{"pull"}}}, false},
+		{"HEAD", "/v2/acme/app/blobs/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
 		{"GET", "/v2/alpine/tags/list", KindRegistry, []Access{{"library/alpine", []string{"pull"}}}, false},
 		{"GET", "/v2/acme/app/referrers/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
 		{"POST", "/v2/acme/app/blobs/uploads/", KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
@@ -58,6 +59,10 @@ func TestClassifyRegistry(t *testing.T) {
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, "https://registry-1.docker.io"+tt.target, nil)
 		got, err := Classify("registry-1.docker.io", r, nil)
+		download := tt.method == "GET" && strings.HasPrefix(tt.target, "/v2/library/alpine/blobs/sha256:")
+		if got.BlobDownload != download {
+			t.Errorf("%s %s: BlobDownload %v, want %v", tt.method, tt.target, got.BlobDownload, download)
+		}
 		if tt.err {
 			if err == nil || got.Unknown == "" {
 				t.Errorf("%s %s: %v, want an error", tt.method, tt.target, err)

@@ -18,7 +18,8 @@ import (
 )
 
 // newRegistry makes the distribution registry app, behind token auth that
-// trusts the hub's signing key. The hub serves it; it has no server of its
+// trusts the hub's signing key, redirecting blob GETs to the hub's CDN
+// unless DirectBlobs is set. The hub serves it; it has no server of its
 // own.
 func (h *Hub) newRegistry(ctx context.Context) (app *handlers.App, err error) {
 	bundle, err := h.writeSignerBundle()
@@ -32,6 +33,11 @@ func (h *Hub) newRegistry(ctx context.Context) (app *handlers.App, err error) {
 	// Upload state is signed with this; empty, the registry would make a
 	// random one itself and complain.
 	cfg.HTTP.Secret = randomString(32)
+	if h.cdn != nil {
+		cfg.Middleware = map[string][]configuration.Middleware{"storage": {{
+			Name: cdnMiddleware, Options: configuration.Parameters{"cdn": h.cdn},
+		}}}
+	}
 	// Neither HTTP.Host nor RelativeURLs: Location headers are absolute
 	// URLs on the host (and scheme) of the request, so a client that came
 	// by registry-1.docker.io is sent back to registry-1.docker.io.

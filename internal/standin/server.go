@@ -14,16 +14,19 @@ import (
 	"time"
 )
 
-// hubNames are the Docker Hub names the hub's certificate is valid for and
-// Transport dials the hub for.
+// hubNames are the Docker Hub API names the hub's certificate is valid for
+// and Transport dials the hub for; its CDN host is the other.
 var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost, RegistryHubHost}
+
+// names are the names the hub answers for: hubNames and its CDN host.
+func (h *Hub) names() []string { return append(slices.Clone(hubNames), h.opts.CDNHost) }
 
 // registryNames are the hosts whose requests go to the registry.
 var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, RegistryHubHost, "localhost", "127.0.0.1", "::1"}
 
 // listen starts serving TLS on the configured address.
 func (h *Hub) listen() error {
-	names := append(slices.Clone(hubNames), "localhost")
+	names := append(h.names(), "localhost")
 	leaf, err := h.ca.leaf(names, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	if err != nil {
 		return err
@@ -52,8 +55,8 @@ func hostOnly(r *http.Request) string {
 	return strings.ToLower(strings.Trim(host, "[]"))
 }
 
-// route sends a request to the registry, the token service or the org API
-// by the host it was sent to.
+// route sends a request to the registry, the token service, the org API or
+// the CDN by the host it was sent to.
 func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 	switch host := hostOnly(r); {
 	case slices.Contains(registryNames, host):
@@ -64,6 +67,8 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.serveToken(w, r)
 	case host == APIHost:
 		h.serveAPI(w, r)
+	case host == h.opts.CDNHost && h.cdn != nil:
+		h.cdn.ServeHTTP(w, r)
 	default:
 		http.Error(w, "the stand-in hub does not serve "+host, http.StatusMisdirectedRequest)
 	}
@@ -93,7 +98,7 @@ func (h *Hub) CertFile(dir string) (string, error) {
 }
 
 // Transport trusts the hub's CA and dials the hub for every Docker Hub host
-// name on port 443, so Go clients can use the real names without a hosts
+// name (and its CDN host) on port 443, so Go clients can use the real names without a hosts
 // file. It refuses other hosts. Close closes its idle connections.
 func (h *Hub) Transport() *http.Transport {
 	addr := h.Addr()
@@ -101,7 +106,7 @@ func (h *Hub) Transport() *http.Transport {
 	t := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, target string) (net.Conn, error) {
-			if target != addr && !isHubTarget(target) {
+			if target != addr && !h.isHubTarget(target) {
 				return nil, fmt.Errorf("the stand-in hub's transport does not reach %s", target)
 			}
 			return dialer.DialContext(ctx, network, addr)
@@ -117,8 +122,9 @@ func (h *Hub) Transport() *http.Transport {
 	return t
 }
 
-// isHubTarget reports whether host:port is a Docker Hub name on port 443.
-func isHubTarget(target string) bool {
+// isHubTarget reports whether host:port is one of the hub's names on port
+// 443.
+func (h *Hub) isHubTarget(target string) bool {
 	host, port, err := net.SplitHostPort(target)
-	return err == nil && port == "443" && slices.Contains(hubNames, strings.ToLower(host))
+	return err == nil && port == "443" && slices.Contains(h.names(), strings.ToLower(host))
 }

@@ -2,7 +2,9 @@
 // real distribution registry, in-process, behind token auth, with a token
 // service that grants organization access token (OAT) scopes the way Docker
 // Hub does, all on one TLS listener that answers for the Hub's host names
-// with a certificate from a CA made for this hub alone.
+// with a certificate from a CA made for this hub alone. Like the Hub, it
+// answers an authorised blob GET with a 307 to a signed, expiring URL on a
+// CDN host (also on that listener) unless Options.DirectBlobs is set.
 package standin
 
 import (
@@ -12,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +61,16 @@ type Options struct {
 	Tokens     []Token  // the tokens accepted
 	Public     []string // public repositories besides library/*
 	Debug      bool     // registry logs on stderr; silenced otherwise
+	// DirectBlobs serves blobs from the registry host, as a registry
+	// without a CDN or a mirror does. By default the hub does what Docker
+	// Hub does: an authorised blob GET is answered with a 307 to a signed,
+	// expiring URL on CDNHost, so every test sees the redirect real pulls
+	// see unless it asks not to.
+	DirectBlobs bool
+	// CDNHost is the host blob GETs are redirected to; CDNHost (the
+	// package's constant, one of Docker Hub's real blob hosts) if empty.
+	// Another name stands for a CDN host Docker adds.
+	CDNHost string
 }
 
 // Request is one request the hub answered, without any secret.
@@ -85,6 +98,7 @@ type Hub struct {
 	kid    string
 	tmp    string
 	app    *handlers.App
+	cdn    *cdn // nil with DirectBlobs
 	ln     net.Listener
 	srv    *http.Server
 	seed   Token           // the hub's own token, for Seed
@@ -118,6 +132,10 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	if opts.CDNHost == "" {
+		opts.CDNHost = CDNHost
+	}
+	opts.CDNHost = strings.ToLower(opts.CDNHost)
 	h := &Hub{
 		opts:      opts,
 		tokens:    append([]Token(nil), opts.Tokens...),
@@ -144,6 +162,9 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	if h.tmp, err = os.MkdirTemp("", "standin-"); err != nil {
 		return err
+	}
+	if !h.opts.DirectBlobs {
+		h.cdn = newCDN(h.opts.CDNHost)
 	}
 	if h.app, err = h.newRegistry(ctx); err != nil {
 		return err

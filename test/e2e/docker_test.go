@@ -33,10 +33,18 @@ const (
 )
 
 // startHub starts the stand-in Docker Hub on the namespace's 127.0.0.1:443
-// and writes its CA to a bundle file for dockerd.
+// and writes its CA to a bundle file for dockerd. It redirects blob
+// downloads to its CDN host, as Docker Hub does.
 func startHub(t *testing.T, ctx context.Context, tokens ...standin.Token) (*standin.Hub, string) {
 	t.Helper()
-	hub, err := standin.Start(ctx, standin.Options{Addr: "127.0.0.1:443", StorageDir: t.TempDir(), Tokens: tokens})
+	return startHubWith(t, ctx, standin.Options{Tokens: tokens})
+}
+
+// startHubWith is startHub with more options.
+func startHubWith(t *testing.T, ctx context.Context, opts standin.Options) (*standin.Hub, string) {
+	t.Helper()
+	opts.Addr, opts.StorageDir = "127.0.0.1:443", t.TempDir()
+	hub, err := standin.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oatkit/oat/internal/standin"
 )
 
 const (
@@ -32,7 +34,9 @@ const (
 	envBin   = "OAT_E2E_BIN"   // directory holding the built binaries
 	envNetns = "OAT_E2E_NETNS" // /run/netns/NAME
 	envHosts = "OAT_E2E_HOSTS" // the hosts file bound over /etc/hosts
-	hubHosts = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io"
+	// hubHosts are Docker Hub's names, its CDN host (where the stand-in
+	// redirects blob downloads) included.
+	hubHosts = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io " + standin.CDNHost
 	// otherHost is a registry that is not Docker Hub, for tunnels.
 	otherHost = "other.test"
 	netnsRoot = "/run/netns"

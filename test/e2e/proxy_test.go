@@ -38,15 +38,24 @@ func (c *client) with(env ...string) *client {
 // proxyRun is a running oat-proxy and what its clients need.
 type proxyRun struct {
 	caFile, audit string
+	// bundle holds the proxy's CA and the hub's: clients reach the hub's
+	// CDN host through a plain tunnel.
+	bundle string
+	pid    int
 }
 
-// startProxy runs the built oat-proxy on proxyListen with c's store, trusting
-// hubCA upstream; it is stopped by PID when the test ends.
-func startProxy(t *testing.T, ctx context.Context, c *client, hubCA string) proxyRun {
+// startProxy runs the built oat-proxy on proxyListen with c's store and
+// serve's extra flags, trusting hubCA upstream; it is stopped by PID when
+// the test ends.
+func startProxy(t *testing.T, ctx context.Context, c *client, hubCA string, flags ...string) proxyRun {
 	t.Helper()
 	caFile := strings.TrimSpace(c.must(t, ctx, "", "oat-proxy", "ca").stdout)
+	bundle := filepath.Join(t.TempDir(), "clients.pem")
+	if err := os.WriteFile(bundle, []byte(readFile(t, caFile)+readFile(t, hubCA)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cmd := exec.Command(filepath.Join(binDir, "oat-proxy"), "serve", "--listen", proxyListen, "--audit-log", audit)
+	cmd := exec.Command(filepath.Join(binDir, "oat-proxy"), append([]string{"serve", "--listen", proxyListen, "--audit-log", audit}, flags...)...)
 	cmd.Env = c.with("SSL_CERT_FILE=" + hubCA).env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -79,7 +88,7 @@ func startProxy(t *testing.T, ctx context.Context, c *client, hubCA string) prox
 	if err != nil || !strings.HasPrefix(line, "HTTPS_PROXY=") {
 		t.Fatalf("oat-proxy did not start: %q %v\n%s", line, err, tail(logFile, 20))
 	}
-	return proxyRun{caFile: caFile, audit: audit}
+	return proxyRun{caFile: caFile, audit: audit, bundle: bundle, pid: cmd.Process.Pid}
 }
 
 // auditDenied counts the audit log's denials of action on repo.
@@ -167,7 +176,7 @@ func TestProxyWithRealClients(t *testing.T) {
 	base.must(t, ctx, ciPullSecret, helperName, "token", "add", "--org", "acme", "--label", "ci-pull", "--pull", "acme/app")
 	base.must(t, ctx, releaseSecret, helperName, "token", "add", "--org", "acme", "--label", "release", "--push", "acme/app", "--pull", "acme/*")
 	p := startProxy(t, ctx, base, hubCA)
-	c := base.with("HTTPS_PROXY=http://"+proxyListen, "https_proxy=", "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+p.caFile)
+	c := base.with("HTTPS_PROXY=http://"+proxyListen, "https_proxy=", "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+p.bundle)
 	useToken := func(t *testing.T, label string) {
 		t.Helper()
 		base.must(t, ctx, "", helperName, "token", "default", label)
@@ -220,7 +229,7 @@ func TestProxyWithRealClients(t *testing.T) {
 		otherCA, cert, key := issueCert(t, otherHost)
 		other := startRegistry(t, registryOptions{addr: otherHost + ":5443", certFile: cert, keyFile: key})
 		bundle := filepath.Join(t.TempDir(), "bundle.pem")
-		if err := os.WriteFile(bundle, []byte(readFile(t, hubCA)+readFile(t, p.caFile)+otherCA), 0o644); err != nil {
+		if err := os.WriteFile(bundle, []byte(readFile(t, p.bundle)+otherCA), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		e := startEngine(t, bundle, "HTTPS_PROXY=http://"+proxyListen, "NO_PROXY=", "no_proxy=")
