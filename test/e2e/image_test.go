@@ -214,7 +214,13 @@ func TestImageUnderDockerd(t *testing.T) {
 		t.Errorf("/metrics lacks the token's expiry:\n%s", body)
 	}
 
-	c := base.with("HTTPS_PROXY=http://"+imageListen, "https_proxy=", "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+caFile)
+	// The client trusts the proxy's CA for the Hub's API hosts and the
+	// hub's own for its CDN host, reached through a plain tunnel.
+	bundle := filepath.Join(t.TempDir(), "clients.pem")
+	if err := os.WriteFile(bundle, []byte(readFile(t, caFile)+readFile(t, hubCA)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := base.with("HTTPS_PROXY=http://"+imageListen, "https_proxy=", "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+bundle)
 	c.must(t, ctx, "", "crane", "pull", "acme/app:1.0", filepath.Join(t.TempDir(), "app.tar"))
 	p := proxyRun{caFile: caFile, audit: filepath.Join(audit, "audit.jsonl")}
 	refused(t, ctx, hub, p, c, "acme/app", "push", `token "ci-pull" (acme) may not push to acme/app: it has pull only`,
