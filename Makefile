@@ -18,7 +18,7 @@ TOOLS := $(CURDIR)/.tools
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e bench bench-proxy fuzz lint vuln package demo clean
+.PHONY: help build build-all build-darwin test e2e bench bench-proxy fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,6 +85,9 @@ $(TOOLS)/crane:
 
 $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+generate: ## man pages and shell completions from the command tables, into packaging/
+	$(GO) run ./packaging/gen -dir packaging
 
 package: build ## .deb and .rpm (see packaging/)
 	@echo "packaging is not built yet; see packaging/README.md"; exit 1
