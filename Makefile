@@ -13,6 +13,8 @@ GOFLAGS_BUILD := -trimpath -ldflags='-buildid= -X $(MODULE)/internal/version.Tag
 STATICCHECK_VERSION := v0.8.2
 GOVULNCHECK_VERSION := v1.9.0
 CRANE_VERSION       := v0.22.1
+NFPM_VERSION        := v2.45.2
+ACTIONLINT_VERSION  := v1.7.12
 TOOLS := $(CURDIR)/.tools
 
 FUZZTIME ?= 20s
@@ -83,14 +85,20 @@ $(TOOLS)/staticcheck:
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
+$(TOOLS)/nfpm:
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
+$(TOOLS)/actionlint:
+	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 generate: ## man pages and shell completions from the command tables, into packaging/
 	$(GO) run ./packaging/gen -dir packaging
 
-package: build ## .deb and .rpm (see packaging/)
-	@echo "packaging is not built yet; see packaging/README.md"; exit 1
+package: $(TOOLS)/nfpm ## .deb and .rpm for linux amd64 and arm64 into dist/ (see packaging/)
+	NFPM=$(TOOLS)/nfpm GO=$(GO) VERSION=$(VERSION) LDFLAGS_X='-X $(MODULE)/internal/version.Tag=$(VERSION)' scripts/package
 
 demo: build ## the stand-in hub, an OAT stored and used through the helper
 	$(GO) run ./cmd/oat-demo --bin $(BIN)
