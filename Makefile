@@ -20,7 +20,7 @@ TOOLS := $(CURDIR)/.tools
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e bench bench-proxy fuzz lint vuln generate package demo clean
+.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,9 +51,13 @@ test: ## unit, integration and script tests (race detector), then the many-proce
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
 
-e2e: build $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr (root; installs Debian packages)
+e2e: build check-package $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr, and the packages (root; installs Debian packages)
 	scripts/install-e2e-deps
 	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+
+check-package: package $(TOOLS)/actionlint ## the packaging checks of e2e alone: lintian, systemd-analyze, dpkg into a throwaway root, rpm, actionlint, ruby -c
+	scripts/install-e2e-deps
+	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -v ./test/packaging/
 
 bench: build ## whole-process timings of the helper (and, as root, of the helpers people use today)
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-e2e-deps; fi
