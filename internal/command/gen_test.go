@@ -47,7 +47,7 @@ func TestMan(t *testing.T) {
 	sample().Man(&b, "oat")
 	man := b.String()
 	for _, want := range []string{
-		".TH TOOL 1 \"\" \"oat\" \"User Commands\"\n",
+		".TH TOOL 1 \"\" \"oat\" \"User Commands\"\n.nh\n.ad l\n",
 		".SH NAME\ntool \\- A sample tool\n",
 		"\\&.dot at the start\n",
 		".nf\n  indented example\n.fi\n",

@@ -14,6 +14,7 @@ import (
 func (p *Program) Man(w io.Writer, source string) {
 	root := p.Root
 	fmt.Fprintf(w, ".TH %s 1 \"\" %s \"User Commands\"\n", strings.ToUpper(roffEscape(root.Name)), roffQuote(source))
+	fmt.Fprintf(w, ".nh\n.ad l\n") // no hyphenation, ragged right: flag names stay whole
 	fmt.Fprintf(w, ".SH NAME\n%s \\- %s\n", roffEscape(root.Name), roffEscape(strings.TrimSuffix(root.Short, ".")))
 	fmt.Fprintf(w, ".SH SYNOPSIS\n.B %s\n%s\n", roffEscape(root.Name), roffEscape(strings.TrimPrefix(UsageLine([]*Command{root}), root.Name+" ")))
 	fmt.Fprintf(w, ".SH DESCRIPTION\n")
