@@ -62,7 +62,11 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 
 func TestLintian(t *testing.T) {
 	need(t, "lintian")
-	for _, deb := range []string{pkg(t, "deb")} {
+	debs, _ := filepath.Glob(filepath.Join(root, "dist", "*.deb"))
+	if len(debs) < 2 {
+		t.Fatalf("want the amd64 and arm64 .deb in dist/, have %q: run make package", debs)
+	}
+	for _, deb := range debs {
 		cmd := exec.Command("lintian", "--fail-on", "error", "--tag-display-limit", "0", deb)
 		out, err := cmd.CombinedOutput()
 		t.Logf("lintian %s:\n%s", filepath.Base(deb), out)
