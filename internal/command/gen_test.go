@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,5 +173,46 @@ func TestCompletionSyntax(t *testing.T) {
 				t.Errorf("%s -n: %v\n%s", shell, err, out)
 			}
 		})
+	}
+}
+
+// TestFishCompletion asks fish itself what it would complete, where fish
+// is installed.
+func TestFishCompletion(t *testing.T) {
+	t.Parallel()
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish is not installed")
+	}
+	var script bytes.Buffer
+	if err := sample().Completion(&script, "fish"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "tool.fish")
+	if err := os.WriteFile(file, script.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for line, want := range map[string]string{
+		"tool ":                    "token version",
+		"tool token ":              "add list ls",
+		"tool token add --":        "--default --org",
+		"tool token add --org x -": "--default --org",
+		"tool token list --":       "--json",
+	} {
+		out, err := exec.Command(fish, "--no-config", "-c", "source "+file+"; complete -C '"+line+"'").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", line, err, out)
+		}
+		var got []string
+		for l := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+			word, _, _ := strings.Cut(l, "\t")
+			if word != "" {
+				got = append(got, word)
+			}
+		}
+		slices.Sort(got)
+		if g := strings.Join(got, " "); g != want {
+			t.Errorf("%q: offered %q, want %q", line, g, want)
+		}
 	}
 }

@@ -5,12 +5,12 @@ function __docker_credential_oat_at
     set -l cmdpath
     for w in (commandline -opc)[2..-1]
         test "$w" = -- ; and return 1
-        set -l next (string join ' ' $cmdpath $w)
+        set -l next (string join -- ' ' $cmdpath $w)
         if contains -- "$next" 'store' 'get' 'erase' 'list' 'version' 'setup' 'token' 'token add' 'token ls' 'token list' 'token show' 'token edit' 'token rm' 'token remove' 'token default' 'token import' 'doctor' 'unlock' 'lock' 'reset'
             set cmdpath $cmdpath $w
         end
     end
-    set -l got (string join ' ' $cmdpath)
+    set -l got (string join -- ' ' $cmdpath)
     test "$got" = "$argv"
 end
 

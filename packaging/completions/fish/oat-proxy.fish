@@ -5,12 +5,12 @@ function __oat_proxy_at
     set -l cmdpath
     for w in (commandline -opc)[2..-1]
         test "$w" = -- ; and return 1
-        set -l next (string join ' ' $cmdpath $w)
+        set -l next (string join -- ' ' $cmdpath $w)
         if contains -- "$next" 'serve' 'ca' 'version'
             set cmdpath $cmdpath $w
         end
     end
-    set -l got (string join ' ' $cmdpath)
+    set -l got (string join -- ' ' $cmdpath)
     test "$got" = "$argv"
 end
 
