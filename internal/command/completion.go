@@ -134,11 +134,15 @@ func (p *Program) bash(w io.Writer) {
 	fmt.Fprintf(w, "complete -o default -F %s %s\n", fn, prog)
 }
 
-// zshQuote is s in single quotes for zsh, with the characters _describe
-// and _arguments treat specially escaped.
+// zshQuote is s in single quotes for zsh.
 func zshQuote(s string) string {
-	s = strings.NewReplacer(`'`, `'\''`, `:`, `\:`, `[`, `\[`, `]`, `\]`).Replace(s)
-	return "'" + s + "'"
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// zshText is text inside a _describe item or an _arguments spec, with the
+// characters that separate their fields escaped.
+func zshText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `:`, `\:`, `[`, `\[`, `]`, `\]`).Replace(s)
 }
 
 func (p *Program) zsh(w io.Writer) {
@@ -161,14 +165,14 @@ func (p *Program) zsh(w io.Writer) {
 		fmt.Fprintf(w, "        ('%s')\n", n.path)
 		var cmds, flags []string
 		for _, s := range n.subs {
-			cmds = append(cmds, zshQuote(s.word+":"+s.help))
+			cmds = append(cmds, zshQuote(zshText(s.word)+":"+zshText(s.help)))
 		}
 		for _, f := range n.flags {
 			_, help := flagUsage(f)
-			spec := "--" + f.Name + "[" + help + "]"
+			spec := "--" + f.Name + "[" + zshText(help) + "]"
 			if !isBool(f) {
 				name, _ := flagUsage(f)
-				spec += ":" + strings.ToLower(name) + ":_files"
+				spec += ":" + zshText(strings.ToLower(name)) + ":_files"
 			}
 			flags = append(flags, zshQuote(spec))
 		}

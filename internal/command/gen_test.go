@@ -33,7 +33,7 @@ func sample() *Program {
 							return run
 						}},
 					{Name: "ls", Aliases: []string{"list"}, Short: "list tokens", Long: "Lists.",
-						Flags: func(fs *flag.FlagSet) Runner { fs.Bool("json", false, "print JSON"); return run }},
+						Flags: func(fs *flag.FlagSet) Runner { fs.Bool("json", false, "print JSON: one [object] a token"); return run }},
 				}},
 			},
 		},
@@ -213,6 +213,51 @@ func TestFishCompletion(t *testing.T) {
 		slices.Sort(got)
 		if g := strings.Join(got, " "); g != want {
 			t.Errorf("%q: offered %q, want %q", line, g, want)
+		}
+	}
+}
+
+// TestZshCompletion runs the zsh function with the completion system's
+// functions stubbed to print what they are given.
+func TestZshCompletion(t *testing.T) {
+	t.Parallel()
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("zsh is not installed")
+	}
+	var script bytes.Buffer
+	if err := sample().Completion(&script, "zsh"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "_tool")
+	if err := os.WriteFile(file, script.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stubs := `compdef() { :; }; _normal() { print normal; }
+_describe() { print -r -- "describe ${(j: :)${(P)4}}"; }
+_arguments() { shift 2; print -r -- "arguments $*"; }
+`
+	for _, tc := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"tool", ""}, "describe version:print the version token:manage tokens"},
+		{[]string{"tool", "token", ""}, "describe add:add a token ls:list tokens list:list tokens"},
+		{[]string{"tool", "token", "add", "--org", "x", "-"}, "arguments --default[make it the default] --org[the ORGanization]:org:_files *:file:_files"},
+		{[]string{"tool", "token", "add", "--", ""}, "normal"},
+		{[]string{"tool", "token", "ls", "-"}, `arguments --json[print JSON\: one \[object\] a token] *:file:_files`},
+	} {
+		quoted := make([]string, len(tc.words))
+		for i, w := range tc.words {
+			quoted[i] = "'" + w + "'"
+		}
+		prog := stubs + "source " + file + "\nwords=(" + strings.Join(quoted, " ") + "); CURRENT=" + strconv.Itoa(len(tc.words)) + "; _tool"
+		out, err := exec.Command(zsh, "-f", "-c", prog).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", tc.words, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("%q:\n got %q\nwant %q", tc.words, got, tc.want)
 		}
 	}
 }
