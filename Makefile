@@ -13,12 +13,14 @@ GOFLAGS_BUILD := -trimpath -ldflags='-buildid= -X $(MODULE)/internal/version.Tag
 STATICCHECK_VERSION := v0.8.2
 GOVULNCHECK_VERSION := v1.9.0
 CRANE_VERSION       := v0.22.1
+NFPM_VERSION        := v2.45.2
+ACTIONLINT_VERSION  := v1.7.12
 TOOLS := $(CURDIR)/.tools
 
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e bench bench-proxy fuzz lint vuln package demo clean
+.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,9 +51,13 @@ test: ## unit, integration and script tests (race detector), then the many-proce
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
 
-e2e: build $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr (root; installs Debian packages)
+e2e: build check-package $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr, and the packages (root; installs Debian packages)
 	scripts/install-e2e-deps
 	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+
+check-package: package $(TOOLS)/actionlint ## the packaging checks of e2e alone: lintian, systemd-analyze, dpkg into a throwaway root, rpm, actionlint, ruby -c
+	scripts/install-e2e-deps
+	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -v ./test/packaging/
 
 bench: build ## whole-process timings of the helper (and, as root, of the helpers people use today)
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-e2e-deps; fi
@@ -83,11 +89,20 @@ $(TOOLS)/staticcheck:
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 
+$(TOOLS)/nfpm:
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
+$(TOOLS)/actionlint:
+	GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
-package: build ## .deb and .rpm (see packaging/)
-	@echo "packaging is not built yet; see packaging/README.md"; exit 1
+generate: ## man pages and shell completions from the command tables, into packaging/
+	$(GO) run ./packaging/gen -dir packaging
+
+package: $(TOOLS)/nfpm ## .deb and .rpm for linux amd64 and arm64 into dist/ (see packaging/)
+	NFPM=$(TOOLS)/nfpm GO=$(GO) VERSION=$(VERSION) LDFLAGS_X='-X $(MODULE)/internal/version.Tag=$(VERSION)' scripts/package
 
 demo: build ## the stand-in hub, an OAT stored and used through the helper
 	$(GO) run ./cmd/oat-demo --bin $(BIN)

@@ -85,7 +85,7 @@ func FlagSynopsis(f *flag.Flag) string {
 // has one worth saying.
 func FlagHelp(f *flag.Flag) string {
 	_, help := flagUsage(f)
-	if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "[]" {
+	if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "[]" && d != "map[]" {
 		help += " (default " + d + ")"
 	}
 	return help
