@@ -6,7 +6,7 @@ function __docker_credential_oat_at
     for w in (commandline -opc)[2..-1]
         test "$w" = -- ; and return 1
         set -l next (string join -- ' ' $cmdpath $w)
-        if contains -- "$next" 'store' 'get' 'erase' 'list' 'version' 'setup' 'token' 'token add' 'token ls' 'token list' 'token show' 'token edit' 'token rm' 'token remove' 'token default' 'token import' 'doctor' 'unlock' 'lock' 'reset'
+        if contains -- "$next" 'store' 'get' 'erase' 'list' 'version' 'setup' 'token' 'token add' 'token ls' 'token list' 'token show' 'token edit' 'token rm' 'token remove' 'token default' 'token import' 'token export' 'doctor' 'unlock' 'lock' 'reset'
             set cmdpath $cmdpath $w
         end
     end
@@ -37,6 +37,7 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'rm' 
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'remove' -d 'remove a token'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'default' -d 'make a token its organization\'s default, and log Docker in to Docker Hub with it'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'import' -d 'add or update records from the JSON of Docker Hub\'s access-token API'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'export' -d 'write token records into a new vault, for a Kubernetes Secret'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token add' -l default -d 'make it the token docker gets for its organization'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token add' -l description -r -F -d 'a DESCRIPTION for people'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token add' -l expires -r -F -d 'when the token expires: a DATE (2026-12-31), an RFC 3339 time, or days (90d)'
@@ -67,6 +68,11 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at token remove' -
 complete -c docker-credential-oat -n '__docker_credential_oat_at token default' -l org -r -F -d 'the organization ORG of LABEL, when several have that label'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token import' -l dry-run -d 'say what would change, and change nothing'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token import' -l org -r -F -d 'the organization ORG of every token (when their resources do not say)'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l force -d 'replace FILE if it exists'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l label -r -F -d 'only the tokens labelled LABEL,... (repeatable; ORG/LABEL names one organization\'s)'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l org -r -F -d 'only the tokens of organization ORG'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l passphrase-file -r -F -d 'the FILE holding the new vault\'s passphrase (default $OAT_EXPORT_PASSPHRASE_FILE)'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l vault -r -F -d 'the new vault FILE to write (required)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at doctor' -l fix -d 'move plaintext Docker Hub credentials from config.json into the store'
 complete -c docker-credential-oat -n '__docker_credential_oat_at doctor' -l json -d 'print the findings as JSON'
 complete -c docker-credential-oat -n '__docker_credential_oat_at unlock' -l for -r -F -d 'how long the key stays unlocked, as a DURATION such as 8h'
