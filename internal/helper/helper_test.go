@@ -11,15 +11,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oatkit/oat/internal/store"
-	"github.com/oatkit/oat/internal/vault"
 )
 
 const (
 	acmeOAT = "dckr_oat_7awgM4jG5SQvxcvmNzhKj8PQjxo"
 	testPW  = "correct horse battery"
 )
-
-var fastParams = vault.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 
 // memHelper is a Helper over an in-memory keyring.
 func memHelper() *Helper {
