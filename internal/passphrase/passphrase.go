@@ -135,12 +135,27 @@ func prompt(tty TTY, text string) ([]byte, error) {
 // maxFileSize bounds a passphrase file.
 const maxFileSize = 4096
 
+// readFile reads a passphrase file. It must be a regular file that only its
+// owner can read: a FIFO or a device would block or never end (the contract is
+// "never a hang"), and a file others can read is a secret already shared.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Non-blocking, so that opening a FIFO with no writer returns at once and
+	// the check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", EnvFile, err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvFile, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %s is not a regular file (%s); it should be a file holding only the passphrase", EnvFile, path, fi.Mode().Type())
+	}
+	if perm := fi.Mode().Perm(); checkPerm && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s: %s can be read by others (mode %04o); run: chmod 600 %s", EnvFile, path, perm, path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %s: %w", EnvFile, path, err)
