@@ -227,7 +227,7 @@ func TestDamagedFiles(t *testing.T) {
 		{"swapped nonce", func(t *testing.T, p string) {
 			damage(t, p, func(m map[string]any) { m["nonce"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })
 		}, "fail authentication"},
-		{"newer version", func(t *testing.T, p string) { damage(t, p, func(m map[string]any) { m["version"] = 2 }) }, "written by a newer version"},
+		{"newer version", func(t *testing.T, p string) { damage(t, p, func(m map[string]any) { m["version"] = 3 }) }, "written by a newer version"},
 		{"huge memory parameter", func(t *testing.T, p string) {
 			damage(t, p, func(m map[string]any) { m["kdf"].(map[string]any)["memory_kib"] = 100 << 20 })
 		}, "out of range"},
