@@ -23,8 +23,8 @@ const (
 	// formatLegacy is read (no identity, no generation) and rewritten as
 	// formatVersion on the next write.
 	formatLegacy = 1
-	kdfArgon2id   = "argon2id"
-	cipherName    = "xchacha20-poly1305"
+	kdfArgon2id  = "argon2id"
+	cipherName   = "xchacha20-poly1305"
 
 	saltLen  = 16
 	checkLen = 32
