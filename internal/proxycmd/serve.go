@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -103,6 +104,12 @@ func (c *cli) serve(o serveOptions) error {
 			return err
 		}
 		defer f.Close()
+		// The log names clients, tokens and repositories: the user's only.
+		if fi, err := f.Stat(); err != nil {
+			return err
+		} else if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+			return fmt.Errorf("audit log %s is accessible by other users (mode %04o); run: chmod 600 %s", o.auditPath, perm, o.auditPath)
+		}
 		audit = f
 	}
 	ln, err := net.Listen("tcp", addr)
