@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"strings"
@@ -70,7 +71,7 @@ func FuzzProtocol(f *testing.F) {
 				}
 			}
 		case "get":
-			server := hub.ParseServer(strings.TrimSpace(stdin))
+			server := hub.ParseServer(protocolServer(stdin))
 			if strings.Contains(out.String(), canaryOAT) && !server.Hub {
 				t.Fatalf("get %q printed Docker Hub's secret", stdin)
 			}
@@ -93,4 +94,15 @@ func FuzzProtocol(f *testing.F) {
 			t.Fatalf("stored %q, got back %q/%q", stdin, got.Username, got.Secret)
 		}
 	})
+}
+
+// protocolServer reads a server URL from stdin as credentials.Get does: its
+// lines joined, then trimmed.
+func protocolServer(stdin string) string {
+	var b strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(stdin))
+	for sc.Scan() {
+		b.Write(sc.Bytes())
+	}
+	return strings.TrimSpace(b.String())
 }
