@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/store"
@@ -126,6 +128,12 @@ func (e *canaryEnv) run(stdin string, extraEnv []string, args ...string) (stdout
 			t.Errorf("%v: /proc/%s/%s holds %v", args, pid, f, l)
 		}
 	}
+	if len(args) > 0 && (args[0] == "get" || args[0] == "store") {
+		// Waiting for stdin, after start-up: core dumps are off by now.
+		if limit := coreLimit(pid); limit != "0 0" {
+			t.Errorf("%v: core file size limit %q, want 0 0", args, limit)
+		}
+	}
 	_, _ = in.Write([]byte(stdin))
 	in.Close()
 	err = cmd.Wait()
@@ -199,6 +207,15 @@ func storeReq(server, user, secret string) string {
 // with and without OAT_DEBUG, and looks for the canary secrets everywhere
 // but get's answer and the encrypted vault.
 func TestCanaryNeverEscapes(t *testing.T) {
+	// Children inherit a core limit above zero, so that the helper's own
+	// zero limit shows.
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_CORE, &lim); err == nil && lim.Cur == 0 && lim.Max != 0 {
+		raised := syscall.Rlimit{Cur: min(lim.Max, 1<<20), Max: lim.Max}
+		if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &raised); err == nil {
+			t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_CORE, &lim) })
+		}
+	}
 	for _, debug := range []bool{false, true} {
 		t.Run(fmt.Sprintf("debug=%v", debug), func(t *testing.T) {
 			t.Parallel()
@@ -290,4 +307,26 @@ func TestCanaryNeverEscapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// coreLimit returns the soft and hard core file size limits of a running
+// process, waiting a while for it to set them.
+func coreLimit(pid string) string {
+	var limit string
+	for range 200 {
+		b, err := os.ReadFile(filepath.Join("/proc", pid, "limits"))
+		if err != nil {
+			return "unreadable: " + err.Error()
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(strings.TrimPrefix(line, "Max core file size")); len(f) >= 2 && strings.HasPrefix(line, "Max core file size") {
+				limit = f[0] + " " + f[1]
+			}
+		}
+		if limit == "0 0" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return limit
 }
