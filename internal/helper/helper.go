@@ -67,6 +67,10 @@ func New(cfg Config) *Helper {
 // whatever its spelling. A Docker Hub OAT becomes a token record, its
 // organization's default: after a store, get answers with what was stored.
 func (h *Helper) Add(c *credentials.Credentials) error {
+	if strings.TrimSpace(c.ServerURL) == "" {
+		// get trims what it reads: a blank server could never be asked for.
+		return credentials.NewErrCredentialsMissingServerURL()
+	}
 	if !hub.ParseServer(c.ServerURL).Hub {
 		return h.store.PutCredential(store.Credential{Server: c.ServerURL, Username: c.Username, Secret: c.Secret})
 	}
