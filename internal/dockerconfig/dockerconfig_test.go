@@ -1,7 +1,10 @@
 package dockerconfig
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,17 +133,82 @@ func TestWireBadInput(t *testing.T) {
 	}
 }
 
+// decodeNumbers decodes JSON keeping numbers as written, so that values can
+// be compared exactly.
+func decodeNumbers(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	err := dec.Decode(&m)
+	return m, err
+}
+
+// FuzzWire: setup never loses a key. Every original top-level key and value
+// survives except the one setup sets, and inside credHelpers every entry but
+// Docker Hub's; wiring again changes nothing.
 func FuzzWire(f *testing.F) {
-	f.Add([]byte(richConfig))
-	f.Add([]byte(`{"credHelpers":null}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		out, _, err := Wire(data, CredHelpers)
+	f.Add([]byte(richConfig), false)
+	f.Add([]byte(richConfig), true)
+	f.Add([]byte(`{"credHelpers":null}`), false)
+	f.Add([]byte(`{"credsStore":"desktop","credHelpers":{"docker.io":"oat","ghcr.io":"gh"},"auths":{}}`), true)
+	f.Add([]byte(`{"a":1e400,"b":-0,"c":"\ud800","credHelpers":{}}`), false)
+	f.Add([]byte(``), false)
+	f.Fuzz(func(t *testing.T, data []byte, credsStore bool) {
+		mode, setKey := CredHelpers, "credHelpers"
+		if credsStore {
+			mode, setKey = CredsStore, "credsStore"
+		}
+		out, changes, err := Wire(data, mode)
 		if err != nil {
 			return
 		}
-		var m map[string]any
-		if err := json.Unmarshal(out, &m); err != nil {
-			t.Fatalf("Wire produced invalid JSON from %q: %v", data, err)
+		got, err := decodeNumbers(out)
+		if err != nil && len(bytes.TrimSpace(out)) > 0 {
+			t.Fatalf("Wire produced invalid JSON from %q: %v\n%s", data, err, out)
+		}
+		orig, _ := decodeNumbers(data)
+		if len(changes) == 0 && !bytes.Equal(out, data) {
+			t.Fatalf("no changes, but the file changed:\n%s\n→\n%s", data, out)
+		}
+		for k, v := range orig {
+			if k == setKey {
+				continue
+			}
+			if diff := cmp.Diff(v, got[k]); diff != "" {
+				t.Fatalf("top-level %q changed (-before +after):\n%s", k, diff)
+			}
+		}
+		if len(changes) > 0 {
+			want := len(orig)
+			if _, ok := orig[setKey]; !ok {
+				want++ // the one key setup adds
+			}
+			if len(got) != want {
+				t.Fatalf("keys %v became %v", keys(orig), keys(got))
+			}
+			if mode == CredsStore && got["credsStore"] != HelperName {
+				t.Fatalf("credsStore = %v", got["credsStore"])
+			}
+			if mode == CredHelpers {
+				before, _ := orig["credHelpers"].(map[string]any)
+				after, _ := got["credHelpers"].(map[string]any)
+				for k, v := range before {
+					if !slices.Contains(HubKeys, k) && !cmp.Equal(v, after[k]) {
+						t.Fatalf("credHelpers[%q] changed: %v → %v", k, v, after[k])
+					}
+				}
+				for _, k := range HubKeys {
+					if after[k] != HelperName {
+						t.Fatalf("credHelpers[%q] = %v", k, after[k])
+					}
+				}
+			}
+		}
+		again, changes, err := Wire(out, mode)
+		if err != nil || len(changes) != 0 || !bytes.Equal(again, out) {
+			t.Fatalf("wiring twice: %v, changes %v", err, changes)
 		}
 	})
 }
+
+func keys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

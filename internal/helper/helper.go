@@ -67,8 +67,17 @@ func New(cfg Config) *Helper {
 // whatever its spelling. A Docker Hub OAT becomes a token record, its
 // organization's default: after a store, get answers with what was stored.
 func (h *Helper) Add(c *credentials.Credentials) error {
+	if strings.TrimSpace(c.ServerURL) == "" {
+		// get trims what it reads: a blank server could never be asked for.
+		return credentials.NewErrCredentialsMissingServerURL()
+	}
 	if !hub.ParseServer(c.ServerURL).Hub {
 		return h.store.PutCredential(store.Credential{Server: c.ServerURL, Username: c.Username, Secret: c.Secret})
+	}
+	if c.Secret == "" {
+		// A Hub login with no secret is what a login whose tokens were
+		// removed looks like: get would answer "not found".
+		return errors.New("no secret for Docker Hub: docker login -u ORG takes the organization access token as the password")
 	}
 	if !strings.HasPrefix(c.Secret, oat.OATPrefix) {
 		h.note.say(fmt.Sprintf("this looks like a %s, not an organization access token: OATs use the organization name as username and a %s… token", oat.SecretKind(c.Secret), oat.OATPrefix))

@@ -179,14 +179,17 @@ func (c *cli) warn(msg string) {
 func explain(err error) (msg, hint string) {
 	msg = redact.String(err.Error())
 	var (
-		corrupt *vault.CorruptError
-		perm    *vault.PermissionError
+		corrupt  *vault.CorruptError
+		perm     *vault.PermissionError
+		rollback *vault.RollbackError
 	)
 	switch {
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		return msg, "the passphrase comes from " + passphrase.EnvValue + ", " + passphrase.EnvFile + " or the terminal prompt, in that order"
 	case errors.As(err, &corrupt):
 		return msg, "the file is left as it is; '" + Program + " reset --yes' moves it aside and starts an empty vault"
+	case errors.As(err, &rollback):
+		return msg, "the file is left as it is; put the newer vault back, or, if this copy was restored on purpose, remove " + rollback.State + " to accept it"
 	case errors.As(err, &perm):
 		return msg, ""
 	case errors.Is(err, vault.ErrLocked):

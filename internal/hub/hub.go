@@ -101,6 +101,9 @@ func ParseServer(server string) Server {
 		rest, scheme = s, ""
 	}
 	scheme = strings.ToLower(scheme)
+	if hasScheme && !validScheme(scheme) || strings.Contains(rest, "://") {
+		return Server{Key: s}
+	}
 	u, err := url.Parse("https://" + rest)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return Server{Key: s}
@@ -109,12 +112,30 @@ func ParseServer(server string) Server {
 	path := strings.TrimRight(u.EscapedPath(), "/")
 
 	hubHost := strings.TrimSuffix(host, ":443")
-	if registryHosts[hubHost] && registryPaths[path] && (scheme == "" || scheme == "https") {
+	hubSpelling := registryHosts[hubHost] && registryPaths[path]
+	if hubSpelling && (scheme == "" || scheme == "https") {
 		return Server{Key: IndexHost, Hub: true}
 	}
 	key := host + path
-	if scheme != "" && scheme != "https" && scheme != "http" {
+	// The scheme stays in the key where dropping it would change what the
+	// key means: "http://docker.io" is not Docker Hub, and its key must not
+	// read back as Hub's.
+	if scheme != "" && scheme != "https" && (scheme != "http" || hubSpelling) {
 		key = scheme + "://" + key
 	}
 	return Server{Key: key}
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then
+// letters, digits, "+", "-" or ".").
+func validScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -7,6 +7,7 @@ package keycache
 
 import (
 	"errors"
+	"runtime/debug"
 	"time"
 )
 
@@ -27,3 +28,10 @@ type Cache interface {
 	// Describe says where the cache is, for doctor.
 	Describe() string
 }
+
+// hardenTraceback prints only the crashing goroutine's stack on a panic, not
+// every goroutine's (whose frames may hold pointers into secrets). The
+// runtime does not let a program go below a GOTRACEBACK set in its
+// environment; on Linux, Harden's zero core limit still keeps
+// GOTRACEBACK=crash from writing a core file.
+func hardenTraceback() { debug.SetTraceback("single") }

@@ -83,8 +83,16 @@ func (keyctl) Delete(name string) error {
 }
 
 // Harden keeps this process's memory out of core dumps and away from
-// ptrace by other processes of the user.
-func Harden() { _ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0) }
+// ptrace by other processes of the user, and a crash's traceback to the
+// goroutine that crashed.
+func Harden() {
+	hardenTraceback()
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// Not dumpable already means no core file, unless the administrator set
+	// suid_dumpable=2 or a core pipe; a zero limit covers those too, and
+	// GOTRACEBACK=crash, which would abort with a core.
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 0, Max: 0})
+}
 
 // Lock keeps b out of swap where the system allows.
 func Lock(b []byte) { _ = unix.Mlock(b) }

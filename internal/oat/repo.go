@@ -45,6 +45,9 @@ func NormalizeRepo(s string) (string, error) {
 	parts := strings.Split(s, "/")
 	if len(parts) == 1 {
 		parts = []string{"library", parts[0]}
+		if len(parts[0])+len(parts[1])+1 > 255 { // the limit is on the name as sent
+			return "", fmt.Errorf("repository %q: longer than 255 characters as library/NAME", in)
+		}
 	}
 	if len(parts) != 2 {
 		return "", fmt.Errorf("repository %q: Docker Hub repositories are NAMESPACE/NAME (or NAME for an official image)", in)

@@ -11,7 +11,7 @@ import (
 // must be MinLength characters or longer.
 func FromFile(name, path string) func(create bool) ([]byte, error) {
 	return func(create bool) ([]byte, error) {
-		pass, err := readNamedFile(name, path)
+		pass, err := readNamedFile(name, path, false)
 		if err != nil {
 			return nil, err
 		}

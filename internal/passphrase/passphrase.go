@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -48,6 +49,10 @@ type Source struct {
 	OpenTTY func() (TTY, error)
 	// Subject names what the passphrase is for in the prompt.
 	Subject string
+	// GroupReadable accepts a passphrase file its group may read too (a
+	// Kubernetes Secret mounted for a pod's fsGroup is 0440), never one
+	// others may read. Off, only the owner may read it.
+	GroupReadable bool
 }
 
 func (s Source) getenv(k string) string {
@@ -82,7 +87,7 @@ func (s Source) get(create bool) ([]byte, error) {
 		return []byte(v), nil
 	}
 	if path := s.getenv(EnvFile); path != "" {
-		return readFile(path)
+		return readNamedFile(EnvFile, path, s.GroupReadable)
 	}
 	open := s.OpenTTY
 	if open == nil {
@@ -135,16 +140,33 @@ func prompt(tty TTY, text string) ([]byte, error) {
 // maxFileSize bounds a passphrase file.
 const maxFileSize = 4096
 
-func readFile(path string) ([]byte, error) { return readNamedFile(EnvFile, path) }
-
 // readNamedFile reads a passphrase file; name (a variable or flag) starts
-// its errors.
-func readNamedFile(name, path string) ([]byte, error) {
-	f, err := os.Open(path)
+// its errors. It must be a regular file that only its owner (and, with
+// group set, its group) can read: a FIFO or a device would block or never
+// end (the contract is "never a hang"), and a file others can read is a
+// secret already shared.
+func readNamedFile(name, path string, group bool) ([]byte, error) {
+	// Non-blocking, so that opening a FIFO with no writer returns at once and
+	// the check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %s is not a regular file (%s); it should be a file holding only the passphrase", name, path, fi.Mode().Type())
+	}
+	mask := fs.FileMode(0o077)
+	if group {
+		mask = 0o007
+	}
+	if perm := fi.Mode().Perm(); checkPerm && perm&mask != 0 {
+		return nil, fmt.Errorf("%s: %s can be read by others (mode %04o); run: chmod 600 %s", name, path, perm, path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %s: %w", name, path, err)

@@ -29,3 +29,9 @@ func openTerminal() (TTY, error) {
 	}
 	return terminal{f}, nil
 }
+
+// openNonBlock keeps opening a FIFO from waiting for a writer.
+const openNonBlock = syscall.O_NONBLOCK
+
+// checkPerm: the group and world bits mean what they say here.
+const checkPerm = true

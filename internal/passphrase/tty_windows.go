@@ -31,3 +31,10 @@ func openTerminal() (TTY, error) {
 	}
 	return console{in, out}, nil
 }
+
+// openNonBlock: opening a file does not block on Windows.
+const openNonBlock = 0
+
+// checkPerm: Windows has ACLs, not mode bits; Go reports 0666 for every
+// writable file, so the bits say nothing.
+const checkPerm = false

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,11 +86,20 @@ func OpenAuditFile(path string) (*AuditFile, error) {
 	return a, a.Reopen()
 }
 
-// Reopen opens the file by its name again; on error the old one stays.
+// Reopen opens the file by its name again; on error the old one stays. A
+// file others may read is refused: the log names clients, tokens and
+// repositories, for the user's eyes only.
 func (a *AuditFile) Reopen() error {
 	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
+	}
+	if fi, err := f.Stat(); err != nil {
+		f.Close()
+		return err
+	} else if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		f.Close()
+		return fmt.Errorf("audit log %s is accessible by other users (mode %04o); run: chmod 600 %s", a.path, perm, a.path)
 	}
 	a.mu.Lock()
 	old := a.f

@@ -41,7 +41,9 @@ func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, err
 // (a Secret mounted by kubelet), its passphrase from $OAT_PASSPHRASE_FILE
 // (read again when it changes) or $OAT_PASSPHRASE.
 func openVaultTokens(path string, getenv func(string) string, log *slog.Logger) (*tokenSource, error) {
-	src := passphrase.Source{Getenv: getenv, Subject: "the vault " + path}
+	// A Secret mounted for the pod's fsGroup is 0440: its group may read
+	// the passphrase file, others never.
+	src := passphrase.Source{Getenv: getenv, Subject: "the vault " + path, GroupReadable: true}
 	if src.Interactive() {
 		return nil, fmt.Errorf("--vault %s: set %s to a file holding its passphrase (or %s)", path, passphrase.EnvFile, passphrase.EnvValue)
 	}

@@ -44,3 +44,16 @@ func (e *PermissionError) Error() string {
 	}
 	return fmt.Sprintf("%s is accessible by other users (mode %04o); run: chmod %o %s", e.Path, e.Mode.Perm(), e.Want.Perm(), e.Path)
 }
+
+// RollbackError says that the vault opened with the right key but is not the
+// one last written here: an older copy, or another vault sealed with the same
+// passphrase. Nothing is written over such a file.
+type RollbackError struct {
+	Path   string
+	State  string // the state file that remembers the vault last written
+	Reason string
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("vault %s is not usable: %s", e.Path, e.Reason)
+}

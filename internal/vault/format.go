@@ -19,9 +19,12 @@ import (
 // server URLs and secrets are all inside the ciphertext.
 const (
 	formatName    = "docker-credential-oat vault"
-	formatVersion = 1
-	kdfArgon2id   = "argon2id"
-	cipherName    = "xchacha20-poly1305"
+	formatVersion = 2
+	// formatLegacy is read (no identity, no generation) and rewritten as
+	// formatVersion on the next write.
+	formatLegacy = 1
+	kdfArgon2id  = "argon2id"
+	cipherName   = "xchacha20-poly1305"
 
 	saltLen  = 16
 	checkLen = 32
@@ -86,6 +89,12 @@ type header struct {
 	Check  []byte `json:"check"`
 	Cipher string `json:"cipher"`
 	Nonce  []byte `json:"nonce"`
+	// ID names this vault (random, made with it) and Generation counts its
+	// writes; both are authenticated, and compared with the state file kept
+	// next to the vault to detect a swapped or rolled-back file. Absent in
+	// format 1.
+	ID         []byte `json:"id,omitempty"`
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 type envelope struct {
@@ -145,8 +154,12 @@ func parse(path string, data []byte) (*envelope, error) {
 		return nil, corrupt("not a vault file (format %q)", env.Format)
 	case env.Version > formatVersion:
 		return nil, corrupt("written by a newer version (format version %d); upgrade docker-credential-oat", env.Version)
-	case env.Version != formatVersion:
+	case env.Version != formatVersion && env.Version != formatLegacy:
 		return nil, corrupt("unknown format version %d", env.Version)
+	case env.Version == formatVersion && (len(env.ID) != idLen || env.Generation < 1):
+		return nil, corrupt("bad vault identity")
+	case env.Version == formatLegacy && (env.ID != nil || env.Generation != 0):
+		return nil, corrupt("format version 1 with an identity")
 	case env.KDF.Name != kdfArgon2id:
 		return nil, corrupt("unknown key derivation %q", env.KDF.Name)
 	case env.Cipher != cipherName:
@@ -190,20 +203,27 @@ func open(path string, env *envelope, k *key) ([]byte, error) {
 	return plain, nil
 }
 
-// seal encrypts plain under k into a complete file image.
-func seal(kdf kdfHeader, k *key, plain []byte) ([]byte, error) {
+// seal encrypts plain under k into a complete file image of vault st.
+func seal(kdf kdfHeader, st state, k *key, plain []byte) ([]byte, error) {
 	padded := make([]byte, (len(plain)/padTo+1)*padTo)
 	n := copy(padded, plain)
 	for i := n; i < len(padded); i++ {
 		padded[i] = ' ' // JSON ignores trailing white space
 	}
+	version := formatVersion
+	if st.ID == nil {
+		version = formatLegacy // a vault with no identity is format 1
+	}
 	env := envelope{header: header{
 		Format:  formatName,
-		Version: formatVersion,
+		Version: version,
 		KDF:     kdf,
 		Check:   k.check,
 		Cipher:  cipherName,
 		Nonce:   make([]byte, chacha20poly1305.NonceSizeX),
+
+		ID:         st.ID,
+		Generation: st.Generation,
 	}}
 	if _, err := rand.Read(env.Nonce); err != nil {
 		return nil, err

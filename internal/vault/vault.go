@@ -226,21 +226,60 @@ func (tx *Tx) Remove(key string) { delete(tx.items, key) }
 
 // load reads and decrypts the vault. A vault that does not exist yet is empty.
 func (v *Vault) load() (*contents, error) {
-	data, err := v.read()
-	if errors.Is(err, fs.ErrNotExist) {
+	c, _, err := v.read()
+	if isNoVault(err) {
 		return &contents{Items: map[string]entry{}}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return v.decrypt(data)
+	return c, err
 }
 
-func (v *Vault) decrypt(data []byte) (*contents, error) {
+// noVaultError is read's answer when there is no vault file (yet): the open
+// error, told apart from other fs.ErrNotExist (a missing passphrase file).
+type noVaultError struct{ err error }
+
+func (e *noVaultError) Error() string { return e.err.Error() }
+func (e *noVaultError) Unwrap() error { return e.err }
+
+func isNoVault(err error) bool {
+	var nv *noVaultError
+	return errors.As(err, &nv)
+}
+
+// read reads, decrypts and checks the vault against its state file. The state
+// is read first: writers record it after the vault, so a vault read after its
+// state is never older than it, even while another process writes.
+func (v *Vault) read() (*contents, *envelope, error) {
+	var st *state
+	if !v.opts.ReadOnly { // a mounted copy has no state file beside it
+		var err error
+		if st, err = readState(v.opts.Path); err != nil {
+			return nil, nil, err
+		}
+	}
+	data, err := v.readFile()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, &noVaultError{err}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	env, err := parse(v.opts.Path, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	c, err := v.decrypt(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !v.opts.ReadOnly {
+		if err := checkState(v.opts.Path, &env.header, st); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c, env, nil
+}
+
+func (v *Vault) decrypt(env *envelope) (*contents, error) {
 	plain, err := v.openWithKey(env)
 	if err != nil {
 		return nil, err
@@ -329,7 +368,7 @@ func (v *Vault) cache(k *key, kdf kdfHeader, ttl time.Duration) error {
 // envelope reads and parses the vault file (its header holds the KDF
 // parameters the cache is keyed by).
 func (v *Vault) envelope() (*envelope, error) {
-	data, err := v.read()
+	data, err := v.readFile()
 	if err != nil {
 		return nil, err
 	}
@@ -339,15 +378,10 @@ func (v *Vault) envelope() (*envelope, error) {
 // Unlock opens the vault (asking for the passphrase unless the key is known
 // already) and keeps its key in the cache for ttl.
 func (v *Vault) Unlock(ttl time.Duration) error {
-	env, err := v.envelope()
+	_, env, err := v.read()
 	if err != nil {
 		return err
 	}
-	plain, err := v.openWithKey(env)
-	if err != nil {
-		return err
-	}
-	clear(plain)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.cache(v.key, env.KDF, ttl)
@@ -409,13 +443,20 @@ func (v *Vault) update(fn func(items map[string]entry) error) error {
 		return err
 	}
 
-	// Derive the key before taking the lock, so that other writers do not
-	// wait for our KDF.
-	if data, err := readVault(v.opts.Path); err == nil {
-		if _, err := v.decrypt(data); err != nil {
+	// Ask for the passphrase and derive the key before taking the lock, so
+	// that other writers wait neither for a person at a prompt nor for our
+	// KDF.
+	var (
+		fresh    *key // the key of a new vault
+		freshKDF kdfHeader
+	)
+	_, _, err := v.read()
+	switch {
+	case isNoVault(err):
+		if freshKDF, fresh, err = v.create(); err != nil {
 			return err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	case err != nil:
 		return err
 	}
 
@@ -429,33 +470,35 @@ func (v *Vault) update(fn func(items map[string]entry) error) error {
 	var (
 		c   *contents
 		kdf kdfHeader
+		st  state
 	)
-	data, err := readVault(v.opts.Path)
+	c, env, err := v.read()
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if kdf, err = newKDF(v.opts.Params); err != nil {
-			return err
+	case isNoVault(err):
+		if fresh == nil { // reset by another process since: rare, ask now
+			if freshKDF, fresh, err = v.create(); err != nil {
+				return err
+			}
 		}
-		k, err := v.derive(kdf, true)
-		if err != nil {
-			return err
-		}
+		kdf = freshKDF
 		v.mu.Lock()
-		v.key = k
+		v.key = fresh
 		v.mu.Unlock()
 		if v.opts.CacheFor > 0 {
-			_ = v.cache(k, kdf, v.opts.CacheFor)
+			_ = v.cache(fresh, kdf, v.opts.CacheFor)
 		}
 		c = &contents{Items: map[string]entry{}}
 	case err != nil:
 		return err
 	default:
-		if c, err = v.decrypt(data); err != nil {
+		kdf, st = env.KDF, state{ID: env.ID, Generation: env.Generation}
+	}
+	if st.ID == nil { // a new vault, or one from before identities
+		if st.ID, err = newID(); err != nil {
 			return err
 		}
-		env, _ := parse(v.opts.Path, data) // parsed fine in decrypt
-		kdf = env.KDF
 	}
+	st.Generation++
 
 	if err := fn(c.Items); err != nil {
 		return err
@@ -465,13 +508,30 @@ func (v *Vault) update(fn func(items map[string]entry) error) error {
 		return err
 	}
 	v.mu.Lock()
-	image, err := seal(kdf, v.key, plain)
+	image, err := seal(kdf, st, v.key, plain)
 	v.mu.Unlock()
 	clear(plain)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(v.opts.Path, image)
+	if err := writeAtomic(v.opts.Path, image); err != nil {
+		return err
+	}
+	return writeState(v.opts.Path, st)
+}
+
+// create makes the KDF header and key of a new vault, asking for its
+// passphrase (twice, on a prompt).
+func (v *Vault) create() (kdfHeader, *key, error) {
+	kdf, err := newKDF(v.opts.Params)
+	if err != nil {
+		return kdfHeader{}, nil, err
+	}
+	k, err := v.derive(kdf, true)
+	if err != nil {
+		return kdfHeader{}, nil, err
+	}
+	return kdf, k, nil
 }
 
 // Reset moves an unusable vault aside (never deleting it) so that the next
@@ -489,6 +549,10 @@ func (v *Vault) Reset() (string, error) {
 	if err := os.Rename(v.opts.Path, aside); err != nil {
 		return "", fmt.Errorf("move vault aside: %w", err)
 	}
+	// The next vault is a new one: forget the old one's identity.
+	if err := os.Remove(statePath(v.opts.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("remove vault state: %w", err)
+	}
 	v.mu.Lock()
 	v.key = nil
 	v.mu.Unlock()
@@ -505,7 +569,7 @@ type Description struct {
 // Describe reads the vault's public header.
 func (v *Vault) Describe() (Description, error) {
 	d := Description{Path: v.opts.Path}
-	data, err := v.read()
+	data, err := v.readFile()
 	if errors.Is(err, fs.ErrNotExist) {
 		return d, nil
 	}
@@ -520,8 +584,8 @@ func (v *Vault) Describe() (Description, error) {
 	return d, nil
 }
 
-// read reads the vault file, read-only or not.
-func (v *Vault) read() ([]byte, error) {
+// readFile reads the vault file, read-only or not.
+func (v *Vault) readFile() ([]byte, error) {
 	if v.opts.ReadOnly {
 		return readVaultMounted(v.opts.Path)
 	}

@@ -227,7 +227,7 @@ func TestDamagedFiles(t *testing.T) {
 		{"swapped nonce", func(t *testing.T, p string) {
 			damage(t, p, func(m map[string]any) { m["nonce"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })
 		}, "fail authentication"},
-		{"newer version", func(t *testing.T, p string) { damage(t, p, func(m map[string]any) { m["version"] = 2 }) }, "written by a newer version"},
+		{"newer version", func(t *testing.T, p string) { damage(t, p, func(m map[string]any) { m["version"] = 3 }) }, "written by a newer version"},
 		{"huge memory parameter", func(t *testing.T, p string) {
 			damage(t, p, func(m map[string]any) { m["kdf"].(map[string]any)["memory_kib"] = 100 << 20 })
 		}, "out of range"},
@@ -386,6 +386,10 @@ func FuzzParse(f *testing.F) {
 	}
 	good, _ := os.ReadFile(v.Path())
 	f.Add(good)
+	f.Add(good[:len(good)/2])                                                        // truncated
+	f.Add(bytes.Replace(good, []byte(`"time": 1`), []byte(`"time": 4294967295`), 1)) // oversized
+	f.Add(bytes.Replace(good, []byte(`"memory_kib": 8192`), []byte(`"memory_kib": 4194304`), 1))
+	f.Add(bytes.Replace(good, []byte(`"version": 2`), []byte(`"version": 1`), 1))
 	f.Add([]byte(`{"format":"docker-credential-oat vault","version":1}`))
 	f.Add([]byte(`{`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -399,6 +403,50 @@ func FuzzParse(f *testing.F) {
 		}
 		if env.KDF.Params.validate() != nil {
 			t.Fatal("parse accepted out-of-range parameters")
+		}
+	})
+}
+
+// FuzzFlip changes bytes of a good vault file and opens it with the right
+// key: the result is an error, or exactly the original contents. A damaged
+// file never yields different data.
+func FuzzFlip(f *testing.F) {
+	v := New(Options{Path: filepath.Join(f.TempDir(), "d", "oat.vault"), Passphrase: fixed("pw"), Params: fastParams})
+	if err := v.Set(keyring.Item{Key: "k", Data: []byte("v")}); err != nil {
+		f.Fatal(err)
+	}
+	good, _ := os.ReadFile(v.Path())
+	env, err := parse("good", good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	k := deriveKey([]byte("pw"), env.KDF)
+	want, err := open("good", env, k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, off := range []uint{0, 40, 120, 200, uint(len(good)) - 2} {
+		f.Add(off, byte(1), uint(0))
+	}
+	f.Add(uint(100), byte(0x20), uint(8)) // flip, then cut
+	f.Fuzz(func(t *testing.T, off uint, mask byte, cut uint) {
+		data := bytes.Clone(good)
+		data[off%uint(len(data))] ^= mask
+		data = data[:uint(len(data))-cut%uint(len(data))]
+		env, err := parse("fuzz", data)
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				t.Fatalf("parse error is not a CorruptError: %v", err)
+			}
+			return
+		}
+		if kdfID(env.KDF) != k.id {
+			return // other parameters: another key, which the check value refuses
+		}
+		got, err := open("fuzz", env, k)
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("a changed file opened to different contents: %q", got)
 		}
 	})
 }
