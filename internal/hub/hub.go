@@ -24,6 +24,10 @@ const (
 	RegistryHubHost = "registry.hub.docker.com"
 )
 
+// DockerIOHost is the name people and the docker CLI give the registry
+// ("docker.io/acme/app"); it is no API host.
+const DockerIOHost = "docker.io"
+
 // CloudflareBlobHost is the first of BlobHosts: Docker Hub's Cloudflare CDN.
 const CloudflareBlobHost = "production.cloudflare.docker.com"
 
@@ -46,7 +50,7 @@ var BlobHosts = []string{
 
 // registryHosts are the spellings of the Docker Hub registry in a server URL.
 var registryHosts = map[string]bool{
-	"docker.io":     true,
+	DockerIOHost:    true,
 	IndexHost:       true,
 	RegistryHost:    true,
 	RegistryHubHost: true,

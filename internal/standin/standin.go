@@ -30,15 +30,14 @@ const (
 	issuer  = "auth.docker.io (stand-in)"
 )
 
-// The host names the hub answers for.
+// The host names the hub answers for: Docker Hub's own (package hub).
 const (
-	RegistryHost = "registry-1.docker.io"
-	IndexHost    = "index.docker.io"
-	AuthHost     = "auth.docker.io"
-	APIHost      = "hub.docker.com"
-	DockerIOHost = "docker.io"
-	// RegistryHubHost is the registry's older name.
-	RegistryHubHost = "registry.hub.docker.com"
+	RegistryHost    = hub.RegistryHost
+	IndexHost       = hub.IndexHost
+	AuthHost        = hub.AuthHost
+	APIHost         = hub.APIHost
+	DockerIOHost    = hub.DockerIOHost
+	RegistryHubHost = hub.RegistryHubHost
 )
 
 // Token is an organization access token the stand-in hub accepts.
