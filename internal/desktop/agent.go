@@ -12,6 +12,12 @@ const Advice = "organization access tokens do not work with Docker Desktop, Imag
 // ("docker/28.2.2 go/go1.24.3 git-commit/… kernel/6.10.14-linuxkit os/linux
 // arch/arm64 UpstreamClient(Docker-Client/28.2.2 (darwin))").
 func UserAgent(ua string) (bool, string) {
+	// On every intercepted request: a quick look for the words (in their
+	// usual cases, any first letter) before anything is allocated.
+	if !strings.Contains(ua, "inuxkit") && !strings.Contains(ua, "INUXKIT") &&
+		!strings.Contains(ua, "esktop") && !strings.Contains(ua, "ESKTOP") {
+		return false, ""
+	}
 	lower := strings.ToLower(ua)
 	for _, f := range strings.Fields(lower) {
 		if k, ok := strings.CutPrefix(f, "kernel/"); ok && strings.Contains(k, "linuxkit") {

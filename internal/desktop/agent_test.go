@@ -22,3 +22,14 @@ func TestUserAgent(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUserAgent is the check every intercepted request makes, for a
+// client that is not Docker Desktop.
+func BenchmarkUserAgent(b *testing.B) {
+	ua := "docker/28.2.2 go/go1.24.3 git-commit/e6534b4 kernel/6.1.0-28-amd64 os/linux arch/amd64 UpstreamClient(Docker-Client/28.2.2 (linux))"
+	for b.Loop() {
+		if d, _ := UserAgent(ua); d {
+			b.Fatal("desktop")
+		}
+	}
+}

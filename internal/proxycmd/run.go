@@ -74,7 +74,7 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	// Signals go to CMD, which decides; the proxy stops when CMD has.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	defer func() { signal.Stop(sigs); close(sigs) }() // ends the forwarder
 	if err := cmd.Start(); err != nil {
 		return err
 	}
