@@ -198,3 +198,62 @@ func TestGoreleaserAndNfpm(t *testing.T) {
 		}
 	}
 }
+
+// TestLicense checks that LICENSE, the Debian copyright file and every
+// package declaration say the same: MIT, by the oat authors.
+func TestLicense(t *testing.T) {
+	t.Parallel()
+	lic, err := os.ReadFile("../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(lic)
+	if !strings.HasPrefix(text, "MIT License\n\nCopyright (c) 2026 The oat authors\n\n") {
+		t.Errorf("LICENSE does not open with the MIT title and the copyright line:\n%.120s", text)
+	}
+	deb, err := os.ReadFile("deb/copyright")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Debian file's stand-alone License paragraph: one space of
+	// indent, " ." for an empty line.
+	_, body, ok := strings.Cut(string(deb), "\nLicense: MIT\n ")
+	if !ok {
+		t.Fatal("deb/copyright has no stand-alone License: MIT paragraph")
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(" "+body, "\n"), "\n") {
+		l = strings.TrimPrefix(l, " ")
+		if l == "." {
+			l = ""
+		}
+		lines = append(lines, l)
+	}
+	if want := strings.Join(lines, "\n") + "\n"; !strings.HasSuffix(text, "\n\n"+want) {
+		t.Errorf("LICENSE's permission text is not deb/copyright's:\n%s", want)
+	}
+	if !strings.Contains(string(deb), "Copyright: 2026 The oat authors") {
+		t.Error("deb/copyright does not name 2026 The oat authors")
+	}
+	for file, decl := range map[string]string{
+		"nfpm.yaml":                         "license: MIT",
+		"homebrew/docker-credential-oat.rb": `license "MIT"`,
+		"../.goreleaser.yaml":               "license: MIT",
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), decl) {
+			t.Errorf("%s does not declare %s", file, decl)
+		}
+	}
+	rel := decodeYAML(t, "../.goreleaser.yaml")
+	archives, _ := rel["archives"].([]any)
+	for _, a := range archives {
+		files, _ := a.(map[string]any)["files"].([]any)
+		if !slices.Contains(files, any("LICENSE")) {
+			t.Errorf(".goreleaser.yaml: archive %v does not ship LICENSE", a.(map[string]any)["id"])
+		}
+	}
+}
