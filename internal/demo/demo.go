@@ -1,6 +1,8 @@
 // Package demo is `make demo`: a stand-in Docker Hub on loopback, an
-// organization access token stored through the helper protocol, read back,
-// listed, and used against the hub, printing what a user would see.
+// organization access token added with its scopes and logged in through
+// the helper, then a registry client (the docker CLI, or crane) pulling
+// and pushing through oat-proxy and without it, each step printed as a
+// person would type it, with what the client printed.
 package demo
 
 import (
@@ -14,72 +16,90 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
-	"github.com/docker/docker-credential-helpers/client"
-	"github.com/docker/docker-credential-helpers/credentials"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
-	"github.com/oatkit/oat/internal/redact"
+	hubpkg "github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/standin"
 )
 
 // Options configure a demo run.
 type Options struct {
-	Bin string    // directory holding the built docker-credential-oat
-	Out io.Writer // where the story is told
+	Bin    string    // directory holding the built docker-credential-oat and oat-proxy
+	Client string    // "docker", "crane", or "" for the docker CLI when installed, else crane
+	Out    io.Writer // where the story is told
 }
 
 const (
 	org        = "acme"
+	label      = "ci-pull"
 	passphrase = "demo passphrase, not a secret"
+	image      = "acme/app:1.0" // seeded on the hub, in the token's scopes
+	pushed     = "acme/app:1.1" // out of the token's scopes: it may pull only
 )
 
 // Run tells the story, step by step, and fails on the first step that does
-// not behave as it should.
+// not behave as it should. Everything it started is stopped, and its
+// directory removed, before it returns.
 func Run(ctx context.Context, opts Options) error {
 	d, err := newDemo(opts)
 	if err != nil {
 		return err
 	}
 	defer d.close()
-	return d.run(ctx)
+	start := time.Now()
+	if err := d.run(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\nDemo complete in %.1f s.\n", time.Since(start).Seconds())
+	return nil
 }
 
 type demo struct {
 	out    io.Writer
-	helper string
-	home   string
-	env    map[string]string
+	bin    string // absolute: the built binaries
+	home   string // the demo's directory: the working directory of every command
+	client client
+	relay  *relay            // the demo's network, once started
+	env    map[string]string // the environment every command gets, on top of ours
 	secret string
-	stop   []func() // processes to stop at the end
+	stop   []func() // what to stop at the end, last first
 }
 
 func newDemo(opts Options) (*demo, error) {
-	helper, err := filepath.Abs(filepath.Join(opts.Bin, "docker-credential-oat"))
+	bin, err := filepath.Abs(opts.Bin)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(helper); err != nil {
-		return nil, fmt.Errorf("%w (run make build first)", err)
+	for _, c := range []string{"docker-credential-oat", "oat-proxy"} {
+		if _, err := os.Stat(filepath.Join(bin, c)); err != nil {
+			return nil, fmt.Errorf("%w (run make build first)", err)
+		}
+	}
+	cl, err := pickClient(opts.Client)
+	if err != nil {
+		return nil, err
 	}
 	home, err := os.MkdirTemp("", "oat-demo-")
 	if err != nil {
 		return nil, err
 	}
-	d := &demo{out: opts.Out, helper: helper, home: home, secret: newSecret()}
+	d := &demo{out: opts.Out, bin: bin, home: home, client: cl, secret: newSecret()}
 	d.env = map[string]string{
-		"OAT_HOME": filepath.Join(home, "oat"), "OAT_PASSPHRASE": passphrase,
-		"OAT_PASSPHRASE_FILE": "", "OAT_BACKEND": "", "OAT_DEBUG": "",
+		"DOCKER_CONFIG": filepath.Join(home, "docker"), "OAT_HOME": filepath.Join(home, "oat"),
+		"OAT_BACKEND": "file", "OAT_PASSPHRASE": passphrase, "OAT_CACHE": "off",
+		"PATH":                bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"OAT_PASSPHRASE_FILE": "", "OAT_DEBUG": "", "OAT_QUIET": "", "DOCKER_HOST": "", "DOCKER_CONTEXT": "",
+		"HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": "", "SSL_CERT_FILE": "", "SSL_CERT_DIR": "",
 	}
 	return d, nil
 }
 
+// close stops what the demo started, last first, and removes its
+// directory.
 func (d *demo) close() {
-	for _, stop := range d.stop {
+	for _, stop := range slices.Backward(d.stop) {
 		stop()
 	}
 	os.RemoveAll(d.home)
@@ -96,161 +116,188 @@ func newSecret() string {
 	return "dckr_oat_" + string(b)
 }
 
-func (d *demo) step(format string, args ...any) {
-	fmt.Fprintf(d.out, "\n==> "+format+"\n", args...)
-}
-
-func (d *demo) say(format string, args ...any) {
-	fmt.Fprintf(d.out, "    "+format+"\n", args...)
-}
-
 func (d *demo) run(ctx context.Context) error {
-	d.step("Starting a stand-in Docker Hub on loopback (a real distribution registry, token auth with OAT scopes)")
+	d.step("A stand-in Docker Hub on loopback: a real distribution registry, token auth with OAT scopes, a CDN for blobs")
 	hub, err := standin.Start(ctx, standin.Options{Tokens: []standin.Token{{
-		Org: org, Label: "ci-release", Secret: d.secret,
-		Pull: []string{"acme/*"}, Push: []string{"acme/app"},
+		Org: org, Label: label, Secret: d.secret, Pull: []string{"acme/*"},
 	}}})
 	if err != nil {
 		return err
 	}
-	defer hub.Close()
-	d.say("listening on %s for registry-1.docker.io, auth.docker.io, index.docker.io, hub.docker.com", hub.Addr())
-	d.say("token %q of %s: pull on acme/*, push on acme/app", "ci-release", org)
-	for _, repo := range []string{"acme/app", "acme/base"} {
-		if _, err := hub.Seed(ctx, repo, "1.0"); err != nil {
-			return fmt.Errorf("seed %s: %w", repo, err)
-		}
+	d.stop = append(d.stop, func() { _ = hub.Close() })
+	if _, err := hub.Seed(ctx, "acme/app", "1.0"); err != nil {
+		return fmt.Errorf("seed %s: %w", image, err)
 	}
-
-	prog := client.NewShellProgramFuncWithEnv(d.helper, &d.env)
-	d.step("docker-credential-oat store  (what docker login runs; the secret goes on stdin, never argv)")
-	if err := client.Store(prog, &credentials.Credentials{ServerURL: "https://index.docker.io/v1/", Username: org, Secret: d.secret}); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	d.say("stored %s for https://index.docker.io/v1/ as %s", redact.Fingerprint(d.secret), org)
-
-	d.step("docker-credential-oat get  (what docker pull and push run), under three spellings of Docker Hub")
-	for _, server := range []string{"https://index.docker.io/v1/", "docker.io", "registry-1.docker.io"} {
-		c, err := client.Get(prog, server)
-		if err != nil {
-			return fmt.Errorf("get %s: %w", server, err)
-		}
-		if c.Secret != d.secret || c.Username != org {
-			return fmt.Errorf("get %s answered another credential", server)
-		}
-		d.say("%-28s -> username %s, secret %s (the one stored)", server, c.Username, redact.Fingerprint(c.Secret))
-	}
-
-	d.step("docker-credential-oat list  (never a secret)")
-	out, err := d.helperOut(ctx, "list")
+	hubCA, err := hub.CertFile(d.home)
 	if err != nil {
 		return err
 	}
-	d.say("%s", strings.TrimSpace(out))
+	d.say("%s answers for %s; %s is on it", hub.Addr(), strings.Join(hubpkg.APIHosts, ", "), image)
+	d.say("the organization %s made the token %q in the Admin Console: Image Pull on acme/* only", org, label)
 
-	if err := d.showVault(); err != nil {
+	d.step("Wire Docker and the token (in a fresh directory: DOCKER_CONFIG, OAT_HOME and the vault passphrase are set for the demo)")
+	if _, err := d.sh(ctx, "", "docker-credential-oat", "setup"); err != nil {
 		return err
 	}
-	if err := d.useAgainstHub(ctx, hub, prog); err != nil {
+	if _, err := d.shIn(ctx, d.secret, `printf '%s' "$ACME_OAT" | `, "docker-credential-oat", "token", "add", "--org", org, "--label", label, "--pull", "acme/*"); err != nil {
 		return err
 	}
-	if err := d.throughProxy(ctx, hub); err != nil {
+	// The login goes through the client's own credential store code and
+	// the helper protocol: it is what keeps the token out of config.json.
+	if err := d.login(ctx, hub, hubCA); err != nil {
+		return err
+	}
+	if _, err := d.sh(ctx, "", "docker-credential-oat", "token", "ls"); err != nil {
+		return err
+	}
+	if err := d.checkConfig(); err != nil {
 		return err
 	}
 
-	d.step("docker-credential-oat erase  (what docker logout runs)")
-	if err := client.Erase(prog, "docker.io"); err != nil {
-		return fmt.Errorf("erase: %w", err)
+	if err := d.throughProxy(ctx, hub, hubCA); err != nil {
+		return err
 	}
-	if _, err := client.Get(prog, "docker.io"); !credentials.IsErrCredentialsNotFound(err) {
-		return fmt.Errorf("get after erase: %v", err)
+	if err := d.withoutProxy(ctx, hub, hubCA); err != nil {
+		return err
 	}
-	d.say("gone: get now answers %q", credentials.NewErrCredentialsNotFound().Error())
-	fmt.Fprintln(d.out, "\nDemo complete.")
+	return d.teardown()
+}
+
+// checkConfig makes sure the token did not land in config.json.
+func (d *demo) checkConfig() error {
+	b, err := os.ReadFile(filepath.Join(d.env["DOCKER_CONFIG"], "config.json"))
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(b, []byte(d.secret)) || bytes.Contains(b, []byte(`"auth"`)) {
+		return errors.New("the token was written to config.json")
+	}
+	var cfg struct {
+		CredHelpers map[string]string `json:"credHelpers"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("config.json: %w", err)
+	}
+	d.say("config.json holds no credential, only credHelpers → oat for %d Docker Hub keys", len(cfg.CredHelpers))
 	return nil
 }
 
-// showVault prints the vault file as it is on disk, and checks that nothing
-// identifying is readable in it.
-func (d *demo) showVault() error {
-	path := filepath.Join(d.env["OAT_HOME"], "oat.vault")
-	d.step("The vault on disk: %s", path)
-	b, err := os.ReadFile(path)
-	if err != nil {
+// teardown stops everything, says so, and checks that nothing is left.
+func (d *demo) teardown() error {
+	d.step("Tearing down")
+	stops := d.stop
+	d.stop = nil
+	for _, stop := range slices.Backward(stops) {
+		stop()
+	}
+	if err := os.RemoveAll(d.home); err != nil {
 		return err
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
+	if _, err := os.Stat(d.home); !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is still there", d.home)
 	}
-	var env map[string]any
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if ct, ok := env["ciphertext"].(string); ok && len(ct) > 48 {
-		env["ciphertext"] = fmt.Sprintf("%s… (%d base64 characters)", ct[:48], len(ct))
-	}
-	shown, _ := json.MarshalIndent(env, "    ", "  ")
-	d.say("mode %v, %d bytes:", fi.Mode().Perm(), len(b))
-	d.say("%s", shown)
-	for _, s := range []string{d.secret, org, "index.docker.io", "docker.io"} {
-		if bytes.Contains(b, []byte(s)) {
-			return fmt.Errorf("the vault file holds %q in plaintext", s)
+	d.say("oat-proxy stopped, the relay and the stand-in hub closed, the demo's directory (vault, CA, config.json) removed")
+	return nil
+}
+
+func (d *demo) step(format string, args ...any) {
+	fmt.Fprintf(d.out, "\n==> "+format+"\n", args...)
+}
+
+// say comments, as a shell transcript does.
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "# "+format+"\n", args...)
+}
+
+// maxLines is how much of a command's output the demo prints.
+const maxLines = 12
+
+// environ is the environment of the demo's commands.
+func (d *demo) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); d.env[k] == "" {
+			if _, set := d.env[k]; set {
+				continue // cleared for the demo
+			}
 		}
+		env = append(env, kv)
 	}
-	d.say("no secret, username or server name appears in it")
-	return nil
-}
-
-// useAgainstHub pulls and pushes with the credential the helper hands out,
-// the way a registry client does.
-func (d *demo) useAgainstHub(ctx context.Context, hub *standin.Hub, prog client.ProgramFunc) error {
-	c, err := client.Get(prog, "https://index.docker.io/v1/")
-	if err != nil {
-		return err
-	}
-	auth := remote.WithAuth(&authn.Basic{Username: c.Username, Password: c.Secret})
-	opts := []remote.Option{auth, remote.WithTransport(hub.Transport()), remote.WithContext(ctx)}
-
-	d.step("Pull registry-1.docker.io/acme/app:1.0 with the helper's credential")
-	img, err := remote.Image(name.MustParseReference("registry-1.docker.io/acme/app:1.0"), opts...)
-	if err != nil {
-		return fmt.Errorf("pull: %w", err)
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	d.say("pulled %s", digest)
-
-	d.step("Push registry-1.docker.io/acme/app:demo (the token has push on acme/app)")
-	fresh, err := random.Image(512, 1)
-	if err != nil {
-		return err
-	}
-	if err := remote.Write(name.MustParseReference("registry-1.docker.io/acme/app:demo"), fresh, opts...); err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	d.say("pushed")
-
-	d.step("Push registry-1.docker.io/acme/base:demo (the token has pull only there)")
-	err = remote.Write(name.MustParseReference("registry-1.docker.io/acme/base:demo"), fresh, opts...)
-	if err == nil {
-		return errors.New("the hub accepted a push outside the token's scopes")
-	}
-	d.say("refused by the hub, after the client asked for push: %s", redact.String(err.Error()))
-	return nil
-}
-
-func (d *demo) helperOut(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, d.helper, args...)
-	cmd.Env = os.Environ()
 	for k, v := range d.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
 	}
-	out, err := cmd.Output()
+	return env
+}
+
+// sh prints argv as typed and runs it; see shIn.
+func (d *demo) sh(ctx context.Context, stdin string, argv ...string) (string, error) {
+	return d.shIn(ctx, stdin, "", argv...)
+}
+
+// shIn prints the command line as a person would type it (prefix, such as
+// a printf of the secret's variable, then argv), runs it in the demo's
+// directory with stdin, prints what it printed, and returns it. An exit
+// status other than 0 is an *exec.ExitError.
+func (d *demo) shIn(ctx context.Context, stdin, prefix string, argv ...string) (string, error) {
+	fmt.Fprintf(d.out, "$ %s%s\n", prefix, shellLine(argv))
+	path, err := lookPath(argv[0], d.env["PATH"])
 	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", filepath.Base(d.helper), strings.Join(args, " "), err)
+		return "", fmt.Errorf("%s: %w", argv[0], err)
 	}
-	return string(out), nil
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
+	cmd.Dir = d.home
+	cmd.Env = d.environ()
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	text := d.scrub(string(out))
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		if i == maxLines-1 && len(lines) > maxLines {
+			fmt.Fprintf(d.out, "  … (%d more lines)\n", len(lines)-i)
+			break
+		}
+		if l != "" {
+			fmt.Fprintf(d.out, "  %s\n", l)
+		}
+	}
+	if err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return text, fmt.Errorf("%s: %w", argv[0], err)
+		}
+		fmt.Fprintf(d.out, "  (exit status %d)\n", exit.ExitCode())
+	}
+	return text, err
+}
+
+// lookPath finds name in path, a PATH value.
+func lookPath(name, path string) (string, error) {
+	for dir := range strings.SplitSeq(path, string(os.PathListSeparator)) {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// scrub makes a command's output fit to print: the secret masked (it never
+// should appear; this is the last guard), the demo's directory shortened.
+func (d *demo) scrub(s string) string {
+	s = strings.ReplaceAll(s, d.secret, "[the token]")
+	return strings.ReplaceAll(s, d.home, ".")
+}
+
+// shellLine is argv as a person would type it in a POSIX shell.
+func shellLine(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n*?[]$'\"\\|&;<>()`#~{}") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		words[i] = a
+	}
+	return strings.Join(words, " ")
 }
