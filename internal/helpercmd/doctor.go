@@ -100,8 +100,10 @@ func (c *cli) doctor(asJSON, fix bool) error {
 			return err
 		}
 	} else {
+		p := c.paint()
+		paint := map[string]func(string) string{statusOK: p.Green, statusInfo: p.Plain, statusWarn: p.Yellow, statusFail: p.Red}
 		for _, f := range r.Findings {
-			fmt.Fprintf(c.Stdout, "%-5s %-9s %s\n", strings.ToUpper(f.Status), f.Check, f.Message)
+			fmt.Fprintf(c.Stdout, "%s %-9s %s\n", paint[f.Status](fmt.Sprintf("%-5s", strings.ToUpper(f.Status))), f.Check, f.Message)
 			if f.Fix != "" {
 				fmt.Fprintf(c.Stdout, "%-15s fix: %s\n", "", f.Fix)
 			}

@@ -13,10 +13,9 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/oatkit/oat/internal/colour"
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/helper"
 	"github.com/oatkit/oat/internal/keycache"
@@ -80,7 +79,7 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		opts.Now = time.Now
 	}
 	if opts.IsTerminal == nil {
-		opts.IsTerminal = isTerminal
+		opts.IsTerminal = colour.IsTerminal
 	}
 	c := &cli{Options: opts, ctx: ctx, log: slog.New(slog.DiscardHandler)}
 	if opts.Getenv(EnvDebug) == "1" {
@@ -126,7 +125,7 @@ and stdout; people run the other commands.`,
 			{Name: EnvDebug + "=1", Help: "diagnostics on stderr (never secrets)"},
 			{Name: helper.EnvQuiet + "=1", Help: "no warnings (expiry, Docker Desktop, token kind)"},
 			{Name: "DOCKER_CONFIG", Help: "the docker configuration directory (setup, doctor)"},
-			{Name: "NO_COLOR", Help: "no colours, even on a terminal"},
+			{Name: colour.EnvNoColor, Help: "no colours, even on a terminal (any non-empty value)"},
 		},
 		Examples: []string{
 			Program + " setup",
@@ -157,10 +156,10 @@ func versionCommand(c *cli) *command.Command {
 	}
 }
 
-// isTerminal reports whether v is a terminal file.
-func isTerminal(v any) bool {
-	f, ok := v.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// paint is the painter for stdout: colour on a terminal, never with
+// NO_COLOR (package colour decides).
+func (c *cli) paint() colour.Painter {
+	return colour.New(colour.Enabled(c.IsTerminal(c.Stdout), c.Getenv))
 }
 
 func (c *cli) openStore() (*store.Store, error) {

@@ -14,8 +14,9 @@ func (c *cli) tokenListCommand() *command.Command {
 	return &command.Command{
 		Name: "ls", Aliases: []string{"list"},
 		Short: "list the tokens",
-		Long: `Lists every token: label, organization, scopes, expiry (in red on a terminal
-when it is near or past), and which is its organization's default (*).
+		Long: `Lists every token: label, organization, scopes, expiry, and which is its
+organization's default (*). On a terminal, and unless NO_COLOR is set, an
+expiry is red when past (or the token inactive) and yellow when near.
 Secrets are never printed; --json gives fingerprints.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			asJSON := fs.Bool("json", false, "print the records as JSON (no secrets)")
@@ -50,16 +51,21 @@ func (c *cli) tokenList(org string, asJSON bool) error {
 		fmt.Fprintln(c.Stdout, "no tokens; add one with 'docker login -u ORG' or '"+Program+" token add'")
 		return nil
 	}
-	color := c.IsTerminal(c.Stdout) && c.Getenv("NO_COLOR") == ""
+	p := c.paint()
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LABEL\tORG\tSCOPES\tEXPIRES\tDEFAULT")
+	fmt.Fprintf(tw, "LABEL\tORG\tSCOPES\t%s\tDEFAULT\n", p.Plain("EXPIRES"))
 	for _, t := range all {
 		exp := t.ExpiryText(now)
 		if !t.Active {
 			exp += " (inactive)"
 		}
-		if color && (t.Expired(now) || t.ExpiresSoon(now)) {
-			exp = "\x1b[31m" + exp + "\x1b[0m"
+		switch {
+		case t.Expired(now) || !t.Active:
+			exp = p.Red(exp)
+		case t.ExpiresSoon(now):
+			exp = p.Yellow(exp)
+		default:
+			exp = p.Plain(exp)
 		}
 		mark := ""
 		if t.Default {
