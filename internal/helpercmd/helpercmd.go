@@ -166,6 +166,14 @@ func (c *cli) openStore() (*store.Store, error) {
 	return store.Open(store.Config{Getenv: c.Getenv, OpenTTY: c.OpenTTY, VaultParams: c.VaultParams, Logger: c.log})
 }
 
+// progress reports a long command's steps on stderr, unless OAT_QUIET=1.
+func (c *cli) progress() *command.Progress {
+	if c.Getenv(helper.EnvQuiet) == "1" {
+		return command.NewProgress(nil, Program)
+	}
+	return command.NewProgress(c.Stderr, Program)
+}
+
 // warn prints a warning on stderr, unless OAT_QUIET=1.
 func (c *cli) warn(msg string) {
 	if c.Getenv(helper.EnvQuiet) != "1" {

@@ -42,6 +42,8 @@ func (c *cli) setup(credsStore, dryRun bool) error {
 		return err
 	}
 	path := filepath.Join(dir, "config.json")
+	progress := c.progress()
+	progress.Step("setup: reading %s", path)
 	old, target, perm, err := dockerconfig.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -58,6 +60,7 @@ func (c *cli) setup(credsStore, dryRun bool) error {
 		fmt.Fprint(c.Stdout, textdiff.Unified(path, string(old), string(updated)))
 		return nil
 	}
+	progress.Step("setup: writing %s (a temporary file, synced, renamed over it)", target)
 	if err := dockerconfig.WriteFile(target, updated, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

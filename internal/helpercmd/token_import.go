@@ -14,9 +14,27 @@ import (
 
 // importPlan is what an import will do.
 type importPlan struct {
-	put              []oat.Token
-	updated, added   []oat.Token
-	skipped, notices []string
+	put            []oat.Token
+	updated, added []oat.Token
+	skipped        []skippedToken
+	notices        []string
+}
+
+// skippedToken is a token an import leaves out, and why.
+type skippedToken struct {
+	Org    string `json:"org"`
+	Label  string `json:"label"`
+	Reason string `json:"reason"`
+}
+
+// importReport is token import --json's answer. Every list is present,
+// empty when nothing is in it.
+type importReport struct {
+	DryRun  bool           `json:"dry_run"`
+	Updated []tokenView    `json:"updated"`
+	Added   []tokenView    `json:"added"`
+	Skipped []skippedToken `json:"skipped"`
+	Notices []string       `json:"notices"`
 }
 
 func (c *cli) tokenImportCommand() *command.Command {
@@ -34,17 +52,19 @@ usable token becomes its default.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			org := fs.String("org", "", "the organization `ORG` of every token (when their resources do not say)")
 			dryRun := fs.Bool("dry-run", false, "say what would change, and change nothing")
+			asJSON := fs.Bool("json", false, "print what was (or would be) updated, added and skipped as JSON (no secrets)")
 			return func(args []string) error {
 				if len(args) != 1 {
 					return command.Usagef("give one FILE, or - for stdin")
 				}
-				return c.tokenImport(args[0], strings.ToLower(*org), *dryRun)
+				return c.tokenImport(args[0], strings.ToLower(*org), *dryRun, *asJSON)
 			}
 		},
 	}
 }
 
-func (c *cli) tokenImport(name, org string, dryRun bool) error {
+func (c *cli) tokenImport(name, org string, dryRun, asJSON bool) error {
+	progress := c.progress()
 	data, err := c.readInput(name)
 	if err != nil {
 		return err
@@ -53,6 +73,7 @@ func (c *cli) tokenImport(name, org string, dryRun bool) error {
 	if err != nil {
 		return command.WithHint(fmt.Errorf("%s: %w", inputName(name), err), "give the JSON Docker Hub's API returns for GET /v2/orgs/ORG/access-tokens, or for one token")
 	}
+	progress.Step("import: %d tokens read from %s; opening the store", len(api), inputName(name))
 	// The secrets of new tokens are asked for first; the plan is made
 	// again, and written, in one transaction.
 	all, err := c.readTokens()
@@ -60,12 +81,24 @@ func (c *cli) tokenImport(name, org string, dryRun bool) error {
 		return err
 	}
 	secrets := map[string]string{}
-	ask := c.askSecret
-	if name == "-" || dryRun {
-		ask = nil
+	var ask func(oat.Token) (string, error)
+	if name != "-" && !dryRun {
+		asked := 0
+		ask = func(t oat.Token) (string, error) {
+			if !c.IsTerminal(c.Stdin) {
+				return "", nil
+			}
+			asked++
+			progress.Step("import: %s is new: asking for its secret (%d asked so far)", t.ID(), asked)
+			return c.askSecret(t)
+		}
 	}
 	plan, err := c.planImport(api, all, org, secrets, ask)
-	if err == nil && !dryRun {
+	if err == nil {
+		progress.Step("import: %d to update, %d to add, %d skipped", len(plan.updated), len(plan.added), len(plan.skipped))
+	}
+	if err == nil && !dryRun && len(plan.put) > 0 {
+		progress.Step("import: writing %d records in one transaction", len(plan.put))
 		err = c.update(func(r *store.Records) error {
 			var err error
 			if plan, err = c.planImport(api, r.Tokens, org, secrets, nil); err != nil {
@@ -82,6 +115,12 @@ func (c *cli) tokenImport(name, org string, dryRun bool) error {
 	if err != nil {
 		return command.WithHint(fmt.Errorf("%s: %w", inputName(name), err), "nothing was imported")
 	}
+	for _, n := range plan.notices {
+		c.warn(n)
+	}
+	if asJSON {
+		return c.printJSON(c.importReport(plan, dryRun))
+	}
 	verb := ""
 	if dryRun {
 		verb = "would be "
@@ -93,12 +132,23 @@ func (c *cli) tokenImport(name, org string, dryRun bool) error {
 		fmt.Fprintf(c.Stdout, "%sadded    %s: %s, expires %s%s\n", verb, t.ID(), t.Scopes.Summary(), t.ExpiryText(c.Now()), defaultMark(t))
 	}
 	for _, sk := range plan.skipped {
-		fmt.Fprintf(c.Stdout, "skipped  %s\n", sk)
-	}
-	for _, n := range plan.notices {
-		c.warn(n)
+		fmt.Fprintf(c.Stdout, "skipped  %s/%s: %s\n", sk.Org, sk.Label, sk.Reason)
 	}
 	return nil
+}
+
+func (c *cli) importReport(plan importPlan, dryRun bool) importReport {
+	now := c.Now()
+	r := importReport{DryRun: dryRun, Updated: []tokenView{}, Added: []tokenView{}, Skipped: []skippedToken{}, Notices: []string{}}
+	for _, t := range plan.updated {
+		r.Updated = append(r.Updated, view(t, now))
+	}
+	for _, t := range plan.added {
+		r.Added = append(r.Added, view(t, now))
+	}
+	r.Skipped = append(r.Skipped, plan.skipped...)
+	r.Notices = append(r.Notices, plan.notices...)
+	return r
 }
 
 func inputName(name string) string {
@@ -179,7 +229,7 @@ func (c *cli) planImport(api []oat.APIToken, all []oat.Token, org string, secret
 			secrets[rec.ID()] = secret
 		}
 		if secret == "" {
-			p.skipped = append(p.skipped, rec.ID()+": no secret for it here (run the import from a terminal to be asked, or use 'token add')")
+			p.skipped = append(p.skipped, skippedToken{Org: rec.Org, Label: rec.Label, Reason: "no secret for it here (run the import from a terminal to be asked, or use 'token add')"})
 			continue
 		}
 		rec.Secret = secret

@@ -67,6 +67,7 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at token rm' -l or
 complete -c docker-credential-oat -n '__docker_credential_oat_at token remove' -l org -r -F -d 'the organization ORG of LABEL, when several have that label'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token default' -l org -r -F -d 'the organization ORG of LABEL, when several have that label'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token import' -l dry-run -d 'say what would change, and change nothing'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token import' -l json -d 'print what was (or would be) updated, added and skipped as JSON (no secrets)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token import' -l org -r -F -d 'the organization ORG of every token (when their resources do not say)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l force -d 'replace FILE if it exists'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token export' -l label -r -F -d 'only the tokens labelled LABEL,... (repeatable; ORG/LABEL names one organization\'s)'
