@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 )
@@ -25,4 +26,12 @@ func NewProgress(w io.Writer, program string) *Progress {
 // Step reports one step.
 func (p *Progress) Step(format string, args ...any) {
 	fmt.Fprintf(p.w, "%s: %s\n", p.program, fmt.Sprintf(format, args...))
+}
+
+// PrintJSON writes v to w as the --json answer of a command: indented, one
+// value, a newline at the end.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

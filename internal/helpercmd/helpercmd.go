@@ -35,7 +35,7 @@ const EnvDebug = "OAT_DEBUG"
 
 func init() {
 	credentials.Name = Program
-	credentials.Package = "github.com/oatkit/oat"
+	credentials.Package = version.Module
 	credentials.Version = version.Version()
 }
 
@@ -144,11 +144,15 @@ func versionCommand(c *cli) *command.Command {
 	return &command.Command{
 		Name: "version", Aliases: []string{"--version", "-v"},
 		Short: "print the version",
-		Long:  "Prints the program's name, module and version, as credential helpers do.",
-		Flags: func(*flag.FlagSet) command.Runner {
+		Long:  "Prints the program's name, module and version, as credential helpers do; with --json, also the Go version, OS and architecture.",
+		Flags: func(fs *flag.FlagSet) command.Runner {
+			asJSON := fs.Bool("json", false, "print the version as JSON")
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
+				}
+				if *asJSON {
+					return command.PrintJSON(c.Stdout, version.Describe(Program))
 				}
 				return credentials.PrintVersion(c.Stdout)
 			}

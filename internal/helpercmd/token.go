@@ -2,7 +2,6 @@ package helpercmd
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -133,11 +132,7 @@ func (a tokenArg) find(all []oat.Token) (oat.Token, error) {
 	return lookup(all, a.name, strings.ToLower(*a.org))
 }
 
-func (c *cli) printJSON(v any) error {
-	enc := json.NewEncoder(c.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func (c *cli) printJSON(v any) error { return command.PrintJSON(c.Stdout, v) }
 
 func defaultMark(t oat.Token) string {
 	if t.Default {

@@ -117,11 +117,15 @@ func (c *cli) versionCommand() *command.Command {
 	return &command.Command{
 		Name: "version", Aliases: []string{"--version", "-v"},
 		Short: "print the version",
-		Long:  "Prints the program's name and version.",
-		Flags: func(*flag.FlagSet) command.Runner {
+		Long:  "Prints the program's name and version; with --json, also the module, Go version, OS and architecture.",
+		Flags: func(fs *flag.FlagSet) command.Runner {
+			asJSON := fs.Bool("json", false, "print the version as JSON")
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
+				}
+				if *asJSON {
+					return command.PrintJSON(c.Stdout, version.Describe(Program))
 				}
 				fmt.Fprintf(c.Stdout, "%s %s\n", Program, version.Version())
 				return nil

@@ -86,21 +86,50 @@ drop-in that send dockerd's pulls through the proxy. dockerd must be
 restarted to use them.
 
 Most steps need root; without it, trust says which. --dry-run prints every
-step and changes nothing.`,
+step and changes nothing. Each step it carries out is reported on stderr as
+it starts.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			dryRun := fs.Bool("dry-run", false, "print every step and change nothing")
 			listen := fs.String("listen", "", "the `ADDR`ess the proxy listens on, for the daemon settings (default "+DefaultListen+")")
+			asJSON := fs.Bool("json", false, "print the steps, what was done and the daemon's proxy settings as JSON")
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
 				}
-				return c.trust(*dryRun, c.listenAddr(*listen))
+				return c.trust(*dryRun, *asJSON, c.listenAddr(*listen))
 			}
 		},
 	}
 }
 
-func (c *cli) trust(dryRun bool, addr string) error {
+// noProxy is what the daemon settings leave out of the proxy.
+const noProxy = "localhost,127.0.0.0/8"
+
+// trustReport is trust --json's answer.
+type trustReport struct {
+	DryRun   bool           `json:"dry_run"`
+	CA       string         `json:"ca"`
+	Steps    []trustStep    `json:"steps"`
+	NeedRoot int            `json:"need_root"` // steps not done for want of root
+	Daemon   daemonSettings `json:"daemon"`
+}
+
+// trustStep is one step of trustReport: a file installed or a command run.
+type trustStep struct {
+	What      string   `json:"what"`
+	Install   string   `json:"install,omitempty"`
+	Run       []string `json:"run,omitempty"`
+	NeedsRoot bool     `json:"needs_root"`
+	Done      bool     `json:"done"`
+}
+
+// daemonSettings are the proxy settings dockerd needs.
+type daemonSettings struct {
+	HTTPSProxy string `json:"https_proxy"`
+	NoProxy    string `json:"no_proxy"`
+}
+
+func (c *cli) trust(dryRun, asJSON bool, addr string) error {
 	ca, _, err := c.loadCA()
 	if err != nil {
 		return err
@@ -108,39 +137,51 @@ func (c *cli) trust(dryRun bool, addr string) error {
 	goos := runtime.GOOS
 	steps := trustPlan(goos, osRelease(c.sys("/etc/os-release")), ca.CertPath)
 	isRoot := c.Euid() == 0 || goos == "windows"
-	if dryRun {
+	report := trustReport{DryRun: dryRun, CA: ca.CertPath, Steps: []trustStep{}, Daemon: daemonSettings{HTTPSProxy: "http://" + addr, NoProxy: noProxy}}
+	if dryRun && !asJSON {
 		fmt.Fprintf(c.Stdout, "oat-proxy trust would (nothing is changed with --dry-run):\n")
 	}
-	var needRoot []step
+	progress := command.NewProgress(c.Stderr, Program)
 	for i, s := range steps {
-		prefix := fmt.Sprintf("%d. %s: %s", i+1, s.what, s)
-		if s.root && !isRoot {
-			prefix += " (needs root)"
+		st := trustStep{What: s.what, Install: s.dst, Run: s.argv, NeedsRoot: s.root}
+		if !asJSON {
+			line := fmt.Sprintf("%d. %s: %s", i+1, s.what, s)
+			if s.root && !isRoot {
+				line += " (needs root)"
+			}
+			fmt.Fprintln(c.Stdout, line)
 		}
-		fmt.Fprintln(c.Stdout, prefix)
-		if dryRun {
-			continue
+		switch {
+		case dryRun:
+		case s.root && !isRoot:
+			report.NeedRoot++
+		default:
+			progress.Step("trust: step %d of %d: %s", i+1, len(steps), s)
+			if err := c.doStep(s, ca.CertPath); err != nil {
+				return fmt.Errorf("step %d (%s): %w", i+1, s, err)
+			}
+			st.Done = true
 		}
-		if s.root && !isRoot {
-			needRoot = append(needRoot, s)
-			continue
-		}
-		if err := c.doStep(s, ca.CertPath); err != nil {
-			return fmt.Errorf("step %d (%s): %w", i+1, s, err)
-		}
+		report.Steps = append(report.Steps, st)
 	}
-	if len(steps) == 0 {
-		fmt.Fprintf(c.Stdout, "no OS store known for %s: add %s to its trusted roots by hand\n", goos, ca.CertPath)
+	if asJSON {
+		if err := command.PrintJSON(c.Stdout, report); err != nil {
+			return err
+		}
+	} else {
+		if len(steps) == 0 {
+			fmt.Fprintf(c.Stdout, "no OS store known for %s: add %s to its trusted roots by hand\n", goos, ca.CertPath)
+		}
+		c.printDaemonSettings(addr)
 	}
-	c.printDaemonSettings(addr)
-	if len(needRoot) > 0 {
-		return command.WithHint(fmt.Errorf("%d of %d steps need root and were not done", len(needRoot), len(steps)),
+	if report.NeedRoot > 0 {
+		return command.WithHint(fmt.Errorf("%d of %d steps need root and were not done", report.NeedRoot, len(steps)),
 			"run 'sudo "+Program+" trust' (the CA is "+ca.CertPath+")")
 	}
 	return nil
 }
 
-// doStep carries a step out, saying so.
+// doStep carries a step out.
 func (c *cli) doStep(s step, caPath string) error {
 	if s.dst != "" {
 		data, err := os.ReadFile(caPath)
@@ -151,11 +192,7 @@ func (c *cli) doStep(s step, caPath string) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Stdout, "   done: %s\n", s.dst)
-		return nil
+		return os.WriteFile(dst, data, 0o644)
 	}
 	run := c.RunCommand
 	if run == nil {
@@ -172,7 +209,6 @@ func (c *cli) doStep(s step, caPath string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "   done: %s\n", strings.Join(s.argv, " "))
 	return nil
 }
 
@@ -182,16 +218,16 @@ func (c *cli) printDaemonSettings(addr string) {
 	fmt.Fprintf(c.Stdout, `
 dockerd: send its Docker Hub traffic through the proxy with either
   /etc/docker/daemon.json:
-    {"proxies": {"https-proxy": %q, "no-proxy": "localhost,127.0.0.0/8"}}
+    {"proxies": {"https-proxy": %q, "no-proxy": %q}}
   or a systemd drop-in, /etc/systemd/system/docker.service.d/%s.conf:
     [Service]
-    Environment="HTTPS_PROXY=%s" "NO_PROXY=localhost,127.0.0.0/8"
+    Environment="HTTPS_PROXY=%s" "NO_PROXY=%s"
 then restart it: sudo systemctl daemon-reload && sudo systemctl restart docker
 With --inject the proxy requires its secret: put it in the URL as
 http://oat:SECRET@%s ('%s env' prints it).
 BuildKit in a container (docker-container driver) needs the CA too: give it
 to 'docker buildx create --driver-opt' or its buildkitd.toml ([registry."docker.io"] ca).
-`, url, trustName, url, addr, Program)
+`, url, noProxy, trustName, url, noProxy, addr, Program)
 }
 
 // osRelease returns the ID and ID_LIKE words of an os-release file.

@@ -5,6 +5,7 @@
 package version
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -33,4 +34,22 @@ func compute(tag string, read func() (*debug.BuildInfo, bool)) string {
 		return "devel"
 	}
 	return info.Main.Version
+}
+
+// Module is the module both binaries are built from.
+const Module = "github.com/oatkit/oat"
+
+// Info is what `version --json` prints, the same for both binaries.
+type Info struct {
+	Program string `json:"program"`
+	Version string `json:"version"`
+	Module  string `json:"module"`
+	Go      string `json:"go"` // the Go toolchain that built it
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+}
+
+// Describe is program's Info.
+func Describe(program string) Info {
+	return Info{Program: program, Version: Version(), Module: Module, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 }

@@ -26,6 +26,7 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at' -a 'doctor' -d
 complete -c docker-credential-oat -n '__docker_credential_oat_at' -a 'unlock' -d 'keep the vault key in the kernel keyring for a while, so calls skip the KDF'
 complete -c docker-credential-oat -n '__docker_credential_oat_at' -a 'lock' -d 'forget the vault key kept by unlock'
 complete -c docker-credential-oat -n '__docker_credential_oat_at' -a 'reset' -d 'move a damaged or locked-out vault aside'
+complete -c docker-credential-oat -n '__docker_credential_oat_at version' -l json -d 'print the version as JSON'
 complete -c docker-credential-oat -n '__docker_credential_oat_at setup' -l creds-store -d 'make docker-credential-oat the store for all registries (credsStore)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at setup' -l dry-run -d 'print the change as a diff and write nothing'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'add' -d 'add a token (its secret on stdin, or asked on the terminal)'
