@@ -97,7 +97,8 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	who := p.resolve(req, body)
 	injected := false
 	if p.cfg.Inject && req.Kind == registry.KindToken && who.holder.anon && err == nil {
-		t, refusal := p.inject(r, req, body)
+		t, sent, refusal := p.inject(r, req, body, kindOf(entry.Agent) == showsRegistryBody)
+		body = sent
 		if refusal != nil {
 			return p.refuse(&state{entry: entry, kind: req.Kind}, *refusal)
 		}
@@ -144,6 +145,9 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 		st.client, st.asked, st.tok = kindOf(entry.Agent), req.Access, tok
 		if !d.Allow && st.client == showsRegistryBody && !who.conflict && err == nil && req.Unknown == "" {
 			if kept, ok := narrow(tok, req.Access); ok {
+				if injected {
+					d.Reason = "injected the token closest to covering it: " + d.Reason
+				}
 				return p.narrowed(st, r, body, kept, d)
 			}
 		}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -307,5 +308,70 @@ func TestRefusedWriteForContainerd(t *testing.T) {
 	}
 	if reached(f.hub, since, "acme/app", "push") {
 		t.Errorf("the PUT reached the hub")
+	}
+}
+
+// Injection for containers/image: no token covers the request, so the
+// closest is attached and the request narrowed to its scopes; crane is
+// refused on the token request, naming the closest tokens.
+func TestInjectionNarrowedForContainersImage(t *testing.T) {
+	f := setupWith(t, options{inject: true,
+		hub: []standin.Token{
+			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
+			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
+		},
+		records: staticTokens{
+			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/app", "acme/base"}, nil)},
+			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
+		}})
+	for _, method := range []string{"GET", "POST"} {
+		h := hostile{method: method, url: "https://auth.docker.io/token?service=registry.docker.io&scope=repository:acme/base:pull,push",
+			header: map[string]string{"User-Agent": agentCrane}}
+		if method == "POST" {
+			h.url = "https://auth.docker.io/token"
+			h.header["Content-Type"] = "application/x-www-form-urlencoded"
+			h.body = "grant_type=password&service=registry.docker.io&client_id=skopeo&scope=repository%3Aacme%2Fbase%3Apull%2Cpush"
+		}
+		since := len(f.hub.Requests())
+		if status, body, _ := f.send(t, h); status != http.StatusForbidden || !strings.Contains(body, "oat-proxy holds no usable token that may repository:acme/base:pull,push") {
+			t.Errorf("%s: crane's token request: %d %s", method, status, body)
+		}
+		if got := asked(f.hub, since); len(got) != 0 {
+			t.Errorf("%s: crane's refused token request reached the hub: %v", method, got)
+		}
+
+		h.header["User-Agent"] = agentSkopeo
+		since = len(f.hub.Requests())
+		status, body, _ := f.send(t, h)
+		var tr struct {
+			Token       string `json:"token"`
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal([]byte(body), &tr)
+		bearer := cmp.Or(tr.Token, tr.AccessToken)
+		if status != http.StatusOK || bearer == "" {
+			t.Fatalf("%s: skopeo's token request: %d %s", method, status, body)
+		}
+		if got, labels := asked(f.hub, since), labelsUsed(f.hub, since); !slices.Equal(got, []string{"repository:acme/base:pull"}) || !slices.Equal(labels, []string{"ci-pull"}) {
+			t.Errorf("%s: the hub was asked %v by %v, want pull on acme/base by ci-pull", method, got, labels)
+		}
+		since = len(f.hub.Requests())
+		status, body, _ = f.send(t, hostile{method: "POST", url: "https://registry-1.docker.io/v2/acme/base/blobs/uploads/",
+			header: map[string]string{"Authorization": "Bearer " + bearer, "User-Agent": agentSkopeo}})
+		if status != http.StatusForbidden || !strings.Contains(body, `token \"ci-pull\" (acme) may not push to acme/base: it has pull only`) {
+			t.Errorf("%s: skopeo's upload: %d %s", method, status, body)
+		}
+		if reached(f.hub, since, "acme/base", "push") {
+			t.Errorf("%s: the upload reached the hub", method)
+		}
+	}
+	var narrowed int
+	for _, e := range auditLines(t, f) {
+		if e.Decision == "narrowed" && strings.HasPrefix(e.Reason, "injected the token closest to covering it") && e.Label == "ci-pull" {
+			narrowed++
+		}
+	}
+	if narrowed != 2 {
+		t.Errorf("%d narrowed injections in the audit log, want 2", narrowed)
 	}
 }
