@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -373,5 +374,26 @@ func TestInjectionNarrowedForContainersImage(t *testing.T) {
 	}
 	if narrowed != 2 {
 		t.Errorf("%d narrowed injections in the audit log, want 2", narrowed)
+	}
+}
+
+// The reason phrase carries no control character: a label or repository
+// cannot add a header line.
+func TestReasonPhraseIsOneLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		(&reply{status: http.StatusForbidden, code: "DENIED", msg: "token \"a\r\nX-Injected: 1\" may not\x00 pull", phrase: true}).write(w)
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Injected") != "" || resp.Status != `403 token "a  X-Injected: 1" may not  pull` {
+		t.Errorf("status %q, header %v", resp.Status, resp.Header)
+	}
+	if !strings.Contains(string(body), `"code":"DENIED"`) || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("body %s, header %v", body, resp.Header)
 	}
 }
