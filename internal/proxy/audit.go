@@ -26,7 +26,7 @@ type auditEntry struct {
 	Org      string    `json:"org,omitempty"`
 	Repo     string    `json:"repository,omitempty"`
 	Action   string    `json:"action,omitempty"`
-	Decision string    `json:"decision"` // allowed, denied, passed (not ours to judge)
+	Decision string    `json:"decision"` // allowed, injected, narrowed, denied, challenged, passed (not ours to judge)
 	Reason   string    `json:"reason,omitempty"`
 	Upstream int       `json:"upstream_status,omitempty"`
 	// Desktop says why the client is thought to be a Docker Desktop engine.

@@ -28,6 +28,13 @@ type state struct {
 	holder   holder
 	kind     registry.Kind
 	download bool // a blob GET, which Docker Hub answers with a redirect
+	// For a token request of a token we hold: what it asks of the Hub, the
+	// repositories the token may pull only if public (whose grant the
+	// answer tells), and what its client shows of a refusal.
+	asked      []registry.Access
+	publicOnly []string
+	client     clientKind
+	tok        oat.Token
 }
 
 type stateKey struct{}
@@ -90,7 +97,8 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	who := p.resolve(req, body)
 	injected := false
 	if p.cfg.Inject && req.Kind == registry.KindToken && who.holder.anon && err == nil {
-		t, refusal := p.inject(r, req, body)
+		t, sent, refusal := p.inject(r, req, body, kindOf(entry.Agent) == showsRegistryBody)
+		body = sent
 		if refusal != nil {
 			return p.refuse(&state{entry: entry, kind: req.Kind}, *refusal)
 		}
@@ -133,8 +141,31 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	if d.Allow && who.conflict {
 		d = Conflicting(tok)
 	}
+	if req.Kind == registry.KindToken {
+		st.client, st.asked, st.tok = kindOf(entry.Agent), req.Access, tok
+		if !d.Allow && st.client == showsRegistryBody && !who.conflict && err == nil && req.Unknown == "" {
+			if kept, ok := narrow(tok, req.Access); ok {
+				if injected {
+					d.Reason = "injected the token closest to covering it: " + d.Reason
+				}
+				return p.narrowed(st, r, body, kept, d)
+			}
+		}
+		st.publicOnly = publicOnly(tok, req.Access)
+	}
 	if !d.Allow {
 		return p.refuse(st, d)
+	}
+	if who.limit != nil && req.Kind == registry.KindRegistry {
+		ld, again := checkLimit(tok, who.limit, req.Access)
+		if again {
+			st.entry.Decision, st.entry.Reason = "challenged", ld.Reason
+			p.audit.write(st.entry)
+			return nil, challenge(req)
+		}
+		if !ld.Allow {
+			return p.refuse(st, ld)
+		}
 	}
 	st.entry.Decision, st.entry.Reason = "allowed", d.Reason
 	if injected {
@@ -155,14 +186,37 @@ func (p *Proxy) refuse(st *state, d Decision) (*state, *reply) {
 	}
 	p.audit.write(st.entry)
 	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client)
-	return nil, &reply{status: http.StatusForbidden, code: "DENIED", msg: withDesktop(d.Message, st.entry.Desktop),
+	rp := &reply{status: http.StatusForbidden, code: "DENIED", msg: withDesktop(d.Message, st.entry.Desktop),
 		detail: map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": d.Repo, "action": d.Action}}
+	// containerd prints a refusal's status line and nothing else.
+	rp.phrase = kindOf(st.entry.Agent) == showsStatusLine
+	return nil, rp
+}
+
+// narrowed sends a token request on asking only for kept, what the token
+// has, for a client that does not show a refused token request: the
+// bearer token is remembered as issued for kept only, and the first
+// registry request needing what was cut is refused (d's sentence).
+func (p *Proxy) narrowed(st *state, r *http.Request, body []byte, kept []registry.Access, d Decision) (*state, *reply) {
+	rewriteScopes(r, body, kept)
+	st.asked, st.publicOnly = kept, publicOnly(st.tok, kept)
+	st.holder.limit = &limit{access: kept}
+	asked := strings.Join(scopesOf(kept), " ")
+	if asked == "" {
+		asked = "no repository scope"
+	}
+	st.entry.Repo, st.entry.Action = d.Repo, d.Action
+	st.entry.Decision = "narrowed"
+	st.entry.Reason = fmt.Sprintf("%s: asked the Hub for %s only; the first registry request that needs %s on %s is refused (its client shows no refused token request)",
+		d.Reason, asked, d.Action, d.Repo)
+	return st, nil
 }
 
 // resolved is whose credentials a request carries.
 type resolved struct {
 	tok      *oat.Token // a token we hold, as its record is now
 	holder   holder
+	limit    *limit // what the bearer token sent was issued for, if less
 	conflict bool   // a token we hold and other credentials besides
 	unseen   bool   // a bearer or refresh token the proxy did not see issued
 	why      string // for requests passed: why they are not ours to judge
@@ -215,6 +269,9 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 				}
 				if t, ok := p.tokens.current(h.id); ok {
 					addOurs(t)
+					if h.limit != nil {
+						out.limit = h.limit
+					}
 					continue
 				}
 				// The record was removed or changed its secret: the token
@@ -291,6 +348,19 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return errTokenTooLarge
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if len(st.publicOnly) > 0 {
+		if denied, ok := grantedPull(body, st.publicOnly); ok && len(denied) > 0 {
+			if st.client != showsRegistryBody {
+				// The client shows this answer: the sentence, before it
+				// asks the registry anything (upstreamError writes it).
+				_, rp := p.refuse(st, notPublic(st.tok, denied[0]))
+				return refusal{rp}
+			}
+			l := &limit{access: st.asked, private: denied}
+			st.holder.limit = l
+			st.entry.Reason += fmt.Sprintf("; the Hub granted no pull on %s: its registry requests are refused", strings.Join(denied, ", "))
+		}
+	}
 	p.audit.write(st.entry)
 	ttl := 5 * time.Minute
 	if st.kind == registry.KindLogin {
@@ -306,9 +376,20 @@ const maxTokenResponse = 1 << 20
 
 var errTokenTooLarge = errors.New("the token response is over 1 MiB")
 
+// refusal is the proxy's answer in place of the Hub's, from
+// modifyResponse: upstreamError writes it.
+type refusal struct{ rp *reply }
+
+func (refusal) Error() string { return "refused in place of the Hub's answer" }
+
 // upstreamError answers a request the Hub did not answer: a registry
 // error, 504 for a timeout, 502 otherwise, and an audit line.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	var refused refusal
+	if errors.As(err, &refused) {
+		refused.rp.write(w)
+		return
+	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		if st != nil {

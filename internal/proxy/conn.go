@@ -87,11 +87,14 @@ func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 			return
 		}
 		_ = client.SetDeadline(time.Time{})
-		ln := &connListener{conn: &remoteAddrConn{Conn: conn, remote: r.RemoteAddr}, done: make(chan struct{})}
+		ln := &connListener{done: make(chan struct{})}
+		// The listener closes with its connection, whoever closes it: the
+		// server, or a reply that hijacked it (writeRaw).
+		ln.conn = &remoteAddrConn{Conn: conn, remote: r.RemoteAddr, closed: ln}
 		srv := p.Server()
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
-			if s == http.StateClosed || s == http.StateHijacked {
+			if s == http.StateClosed {
 				ln.Close()
 			}
 		}
@@ -118,10 +121,20 @@ func (p *Proxy) newUpstream() *httputil.ReverseProxy {
 	}
 }
 
-// remoteAddrConn reports the client's address as the proxy saw it.
+// remoteAddrConn reports the client's address as the proxy saw it, and
+// closes its listener when it is closed.
 type remoteAddrConn struct {
 	net.Conn
 	remote string
+	closed *connListener
+}
+
+func (c *remoteAddrConn) Close() error {
+	err := c.Conn.Close()
+	if c.closed != nil {
+		c.closed.Close()
+	}
+	return err
 }
 
 type addrString string

@@ -16,17 +16,22 @@ import (
 
 // inject attaches the least-privileged token that covers an anonymous
 // token request to it. It returns the token attached (nil: none needed,
-// the request goes on as it came), or a refusal when no token covers it.
-// The secret goes only to the token service, over the verified upstream
-// TLS the request is sent with.
-func (p *Proxy) inject(r *http.Request, req registry.Request, body []byte) (*oat.Token, *Decision) {
+// the request goes on as it came) and the body it sent, or a refusal when
+// no token covers it. With closest set (a client that shows no refused
+// token request: the caller narrows the request to the token's scopes)
+// the closest token is attached when none covers it. The secret goes only
+// to the token service, over the verified upstream TLS the request is
+// sent with.
+func (p *Proxy) inject(r *http.Request, req registry.Request, body []byte, closest bool) (*oat.Token, []byte, *Decision) {
 	c := Choose(p.tokens.all(), req.Access, time.Now())
 	switch {
 	case c.Anonymous:
-		return nil, nil
+		return nil, body, nil
+	case c.Token == nil && closest && len(c.Closest) > 0:
+		c.Token = &c.Closest[0]
 	case c.Token == nil:
 		d := noTokenCovers(req, c.Closest)
-		return nil, &d
+		return nil, body, &d
 	}
 	t := c.Token
 	if r.Method == http.MethodPost {
@@ -38,10 +43,10 @@ func (p *Proxy) inject(r *http.Request, req registry.Request, body []byte) (*oat
 		r.Body = nopCloser{bytes.NewReader([]byte(enc))}
 		r.ContentLength = int64(len(enc))
 		r.Header.Set("Content-Length", strconv.Itoa(len(enc)))
-	} else {
-		r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.Org+":"+t.Secret)))
+		return t, []byte(enc), nil
 	}
-	return t, nil
+	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.Org+":"+t.Secret)))
+	return t, body, nil
 }
 
 type nopCloser struct{ *bytes.Reader }

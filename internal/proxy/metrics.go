@@ -22,7 +22,7 @@ func record(r Recorder, e auditEntry) {
 	case "denied":
 		decision = "deny"
 		r.Denial(e.Label, denialReason(e.Reason))
-	case "passed", "challenged":
+	case "passed", "challenged", "narrowed":
 		decision = e.Decision
 	}
 	if e.Kind == "tunnel" {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,6 +222,9 @@ type reply struct {
 	detail     any
 	header     http.Header
 	closeAfter bool // the client's body was not read
+	// phrase puts the message in the status line's reason phrase too,
+	// for a client that prints the status line and nothing else.
+	phrase bool
 }
 
 // challenge is the 401 Docker Hub answers a request without a usable
@@ -231,8 +235,16 @@ func challenge(req registry.Request) *reply {
 	return &reply{status: http.StatusUnauthorized, code: "UNAUTHORIZED", msg: "authentication required", header: h}
 }
 
-func (rp *reply) write(w http.ResponseWriter) {
+func (rp *reply) body() []byte {
 	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": rp.code, "message": rp.msg, "detail": rp.detail}}})
+	return append(body, '\n')
+}
+
+func (rp *reply) write(w http.ResponseWriter) {
+	if rp.phrase && rp.writeRaw(w) {
+		return
+	}
+	body := rp.body()
 	for k, v := range rp.header {
 		w.Header()[k] = v
 	}
@@ -242,7 +254,38 @@ func (rp *reply) write(w http.ResponseWriter) {
 		w.Header().Set("Connection", "close")
 	}
 	w.WriteHeader(rp.status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+}
+
+// writeRaw writes the reply with its message as the reason phrase (net/http
+// writes the standard one only), on the hijacked connection, and closes it.
+func (rp *reply) writeRaw(w http.ResponseWriter) bool {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	body := rp.body()
+	phrase := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, rp.msg)
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rp.status, phrase)
+	h := http.Header{}
+	for k, v := range rp.header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Docker-Distribution-API-Version", "registry/2.0")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	_ = h.Write(buf)
+	_, _ = buf.WriteString("\r\n")
+	_, _ = buf.Write(body)
+	_ = buf.Flush()
+	return true
 }
 
 func textResponse(r *http.Request, status int, msg string) *http.Response {

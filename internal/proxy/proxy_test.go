@@ -110,13 +110,14 @@ type options struct {
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
-	cdnHost  string // the hub's CDN host (standin.CDNHost if empty)
+	cdnHost  string   // the hub's CDN host (standin.CDNHost if empty)
+	public   []string // the hub's public repositories besides library/*
 }
 
 func setupWith(t *testing.T, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub, CDNHost: o.cdnHost})
+	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub, CDNHost: o.cdnHost, Public: o.public})
 	if err != nil {
 		t.Fatal(err)
 	}

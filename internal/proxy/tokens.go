@@ -40,6 +40,9 @@ type holder struct {
 	ours bool
 	id   identity
 	anon bool
+	// limit is what a bearer token was issued for, when that is less than
+	// the token's scopes allow (nil: as the Hub granted what was asked).
+	limit *limit
 }
 
 // index finds tokens by the secret a client sent, and remembers who

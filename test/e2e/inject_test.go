@@ -79,6 +79,20 @@ func TestRunInject(t *testing.T) {
 		t.Error("the hub saw a push request for acme/base")
 	}
 
+	// skopeo shows no refused token request: the closest token is
+	// attached, the request narrowed to its scopes, and the upload or
+	// manifest PUT refused with its sentence.
+	dir := filepath.Join(t.TempDir(), "app")
+	c.must(t, ctx, "", "oat-proxy", run("skopeo", "--insecure-policy", "copy", "docker://docker.io/acme/app:1.0", "dir:"+dir)...)
+	since = len(hub.Requests())
+	r = c.run(ctx, "", "oat-proxy", run("skopeo", "--insecure-policy", "copy", "dir:"+dir, "docker://docker.io/acme/base:injected")...)
+	if out := strings.ReplaceAll(r.stderr, `\"`, `"`); r.err == nil || !strings.Contains(out, `token "release" (acme) may not push to acme/base: it has pull only`) {
+		t.Errorf("skopeo push no token covers: %s", r)
+	}
+	if hubSaw(hub, since, "acme/base", "push") {
+		t.Error("the hub saw a push request for acme/base from skopeo")
+	}
+
 	// Without the one-time secret: 407.
 	r = c.run(ctx, "", "oat-proxy", run("sh", "-c", `export HTTPS_PROXY="http://${HTTPS_PROXY#*@}" https_proxy="http://${https_proxy#*@}"; exec crane manifest acme/app:1.0`)...)
 	if r.err == nil || !strings.Contains(r.stdout+r.stderr, "Proxy Authentication Required") {

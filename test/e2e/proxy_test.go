@@ -144,9 +144,12 @@ func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c 
 	if r.err == nil {
 		t.Fatalf("%s %s succeeded; want a refusal:\n%s", name, strings.Join(args, " "), r)
 	}
-	if sentence != "" && !strings.Contains(r.stdout+r.stderr, sentence) {
+	// logrus (skopeo, ctr) quotes its message: \" for ".
+	out := strings.ReplaceAll(r.stdout+r.stderr, `\"`, `"`)
+	if sentence != "" && !strings.Contains(out, sentence) {
 		t.Errorf("%s %s: output lacks %q:\n%s", name, strings.Join(args, " "), sentence, r)
 	}
+	t.Logf("%s %s: %s", name, strings.Join(args, " "), strings.TrimSpace(r.stderr))
 	if hubSaw(hub, since, repo, action) {
 		t.Errorf("%s %s: the hub saw a %s request for %s: %+v", name, strings.Join(args, " "), action, repo, hub.Requests()[since:])
 	}
@@ -155,9 +158,19 @@ func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c 
 	}
 }
 
+// The sentences the proxy refuses with, as the clients must show them.
+const (
+	ciPullPullsBase   = `token "ci-pull" (acme) may not pull acme/base: it has no access to it. Use a token with Image Pull on acme/base`
+	ciPullPushesApp   = `token "ci-pull" (acme) may not push to acme/app: it has pull only. Use a token with Image Push on acme/app`
+	releasePushesBase = `token "release" (acme) may not push to acme/base: it has pull only. Use a token with Image Push on acme/base`
+	releasePullsOther = `token "release" (acme) may not pull other/tool: it has no access to it. Use a token with Image Pull on other/tool`
+)
+
 // TestProxyWithRealClients puts oat-proxy between five real clients and the
-// stand-in hub: crane, docker manifest inspect, skopeo, containerd's ctr,
-// and dockerd with the docker CLI.
+// stand-in hub: crane, docker manifest inspect (the CLI's own registry
+// client), skopeo, containerd's ctr, and dockerd with the docker CLI. Each
+// shows the proxy's sentence for a push and for a pull outside its token,
+// and neither reaches the hub.
 func TestProxyWithRealClients(t *testing.T) {
 	checkIsolated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -166,7 +179,7 @@ func TestProxyWithRealClients(t *testing.T) {
 		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
 	)
-	for _, repo := range []string{"acme/app", "acme/base"} {
+	for _, repo := range []string{"acme/app", "acme/base", "other/tool"} {
 		if _, err := hub.Seed(ctx, repo, "1.0"); err != nil {
 			t.Fatalf("seed %s: %v", repo, err)
 		}
@@ -188,12 +201,11 @@ func TestProxyWithRealClients(t *testing.T) {
 		if !strings.Contains(r.stdout, "schemaVersion") {
 			t.Errorf("crane manifest: %s", r)
 		}
-		refused(t, ctx, hub, p, c, "acme/app", "push", `token "ci-pull" (acme) may not push to acme/app: it has pull only`,
-			"crane", "copy", "acme/app:1.0", "acme/app:crane")
+		refused(t, ctx, hub, p, c, "acme/app", "push", ciPullPushesApp, "crane", "copy", "acme/app:1.0", "acme/app:crane")
+		refused(t, ctx, hub, p, c, "acme/base", "pull", ciPullPullsBase, "crane", "pull", "acme/base:1.0", filepath.Join(t.TempDir(), "base.tar"))
 		useToken(t, "release")
 		c.must(t, ctx, "", "crane", "copy", "acme/app:1.0", "acme/app:crane")
-		refused(t, ctx, hub, p, c, "acme/base", "push", `token "release" (acme) may not push to acme/base: it has pull only`,
-			"crane", "copy", "acme/base:1.0", "acme/base:crane")
+		refused(t, ctx, hub, p, c, "acme/base", "push", releasePushesBase, "crane", "copy", "acme/base:1.0", "acme/base:crane")
 	})
 
 	t.Run("docker manifest inspect", func(t *testing.T) {
@@ -202,27 +214,36 @@ func TestProxyWithRealClients(t *testing.T) {
 		if !strings.Contains(r.stdout, "schemaVersion") {
 			t.Errorf("docker manifest inspect: %s", r)
 		}
-		refused(t, ctx, hub, p, c, "acme/base", "pull", `token "ci-pull" (acme) may not pull acme/base: it has no access to it`,
-			"docker", "manifest", "inspect", "acme/base:1.0")
+		refused(t, ctx, hub, p, c, "acme/base", "pull", ciPullPullsBase, "docker", "manifest", "inspect", "acme/base:1.0")
+		// The CLI's registry client pushes too: a manifest list.
+		useToken(t, "release")
+		c.must(t, ctx, "", "docker", "manifest", "create", "acme/base:list", "acme/base:1.0")
+		refused(t, ctx, hub, p, c, "acme/base", "push", releasePushesBase, "docker", "manifest", "push", "acme/base:list")
 	})
 
 	t.Run("skopeo", func(t *testing.T) {
 		useToken(t, "ci-pull")
 		dir := filepath.Join(t.TempDir(), "app")
 		c.must(t, ctx, "", "skopeo", "--insecure-policy", "copy", "docker://docker.io/acme/app:1.0", "dir:"+dir)
-		// skopeo reports a refused token request by its status only; the
-		// proxy's log carries the sentence.
-		refused(t, ctx, hub, p, c, "acme/app", "push", "",
+		// containers/image shows no refused token request: its token
+		// request asks the hub for pull only, and the upload is refused.
+		refused(t, ctx, hub, p, c, "acme/app", "push", ciPullPushesApp,
 			"skopeo", "--insecure-policy", "copy", "dir:"+dir, "docker://docker.io/acme/app:skopeo")
+		refused(t, ctx, hub, p, c, "acme/base", "pull", ciPullPullsBase,
+			"skopeo", "--insecure-policy", "copy", "docker://docker.io/acme/base:1.0", "dir:"+filepath.Join(t.TempDir(), "base"))
 	})
 
 	t.Run("ctr", func(t *testing.T) {
 		addr := startContainerd(t)
-		ctr := func(secret, ref string) []string {
-			return []string{"--address", addr, "--namespace", "e2e", "images", "pull", "--user", "acme:" + secret, ref}
+		ctr := func(verb, secret, ref string) []string {
+			return []string{"--address", addr, "--namespace", "e2e", "images", verb, "--user", "acme:" + secret, ref}
 		}
-		c.must(t, ctx, "", "ctr", ctr(ciPullSecret, "docker.io/acme/app:1.0")...)
-		refused(t, ctx, hub, p, c, "acme/base", "pull", "", "ctr", ctr(ciPullSecret, "docker.io/acme/base:1.0")...)
+		c.must(t, ctx, "", "ctr", ctr("pull", ciPullSecret, "docker.io/acme/app:1.0")...)
+		// containerd shows no response body: the sentence comes in the
+		// challenge of a 401.
+		refused(t, ctx, hub, p, c, "acme/base", "pull", ciPullPullsBase, "ctr", ctr("pull", ciPullSecret, "docker.io/acme/base:1.0")...)
+		c.must(t, ctx, "", "ctr", "--address", addr, "--namespace", "e2e", "images", "tag", "docker.io/acme/app:1.0", "docker.io/acme/app:ctr")
+		refused(t, ctx, hub, p, c, "acme/app", "push", ciPullPushesApp, "ctr", ctr("push", ciPullSecret, "docker.io/acme/app:ctr")...)
 	})
 
 	t.Run("dockerd", func(t *testing.T) {
@@ -239,8 +260,8 @@ func TestProxyWithRealClients(t *testing.T) {
 		d.must(t, ctx, "", "docker", "tag", "acme/base:1.0", "acme/app:2.0")
 		d.must(t, ctx, "", "docker", "push", "acme/app:2.0")
 		d.must(t, ctx, "", "docker", "tag", "acme/base:1.0", "acme/base:2.0")
-		refused(t, ctx, hub, p, d, "acme/base", "push", `token "release" (acme) may not push to acme/base: it has pull only. Use a token with Image Push on acme/base`,
-			"docker", "push", "acme/base:2.0")
+		refused(t, ctx, hub, p, d, "acme/base", "push", releasePushesBase, "docker", "push", "acme/base:2.0")
+		refused(t, ctx, hub, p, d, "other/tool", "pull", releasePullsOther, "docker", "pull", "other/tool:1.0")
 
 		// A registry that is not Docker Hub goes through the tunnel untouched.
 		img := other + "/team/tool:1"

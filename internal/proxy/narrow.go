@@ -1,0 +1,248 @@
+package proxy
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/registry"
+)
+
+// Where a refusal reaches the user depends on the client. Every client
+// prints a registry error's message when a GET, POST or PUT is refused. A
+// refused token request is another matter: go-containerregistry (crane)
+// and Docker's distribution client (dockerd, the docker CLI's own) print
+// the token service's error body; containers/image (skopeo, podman,
+// buildah) prints its status only ("403 (Forbidden)"); containerd 1.6
+// prints no body at all, only the status line ("unexpected status: 403
+// Forbidden"), on token and registry requests alike.
+//
+// So a refusal goes where the client shows it:
+//   - a client that shows a refused token request's body is refused on
+//     the token request: nothing more reaches the Hub, not even a HEAD;
+//   - containerd too, with the sentence as the status line's reason
+//     phrase as well as in the body;
+//   - containers/image gets its token request forwarded narrowed to the
+//     scopes the token has (never more), the bearer token issued is
+//     remembered as issued for those scopes only, and the first registry
+//     request needing what was cut is refused with the sentence: for a
+//     pull the manifest GET, for a push the upload's POST or the
+//     manifest's PUT (it checks blobs with HEAD, which the narrowed
+//     token still may).
+//
+// A client the proxy does not recognise is refused on the token request:
+// what it shows is unknown, and that refusal sends nothing on.
+
+// clientKind is what a client shows of a refusal.
+type clientKind int
+
+const (
+	showsTokenBody    clientKind = iota // crane, docker, dockerd, anything unknown
+	showsRegistryBody                   // containers/image: skopeo, podman, buildah
+	showsStatusLine                     // containerd
+)
+
+// kindOf reads a User-Agent. containers/image names itself
+// "containers/5.24.2 (github.com/containers/image)" unless its program
+// names itself: "skopeo/1.9.3", "libpod/4.3.1" (podman), "Buildah/1.28.2";
+// containerd sends "containerd/1.6.20~ds1".
+func kindOf(agent string) clientKind {
+	switch {
+	case strings.HasSuffix(agent, "(github.com/containers/image)"),
+		strings.HasPrefix(agent, "skopeo/"), strings.HasPrefix(agent, "libpod/"), strings.HasPrefix(agent, "Buildah/"):
+		return showsRegistryBody
+	case strings.HasPrefix(agent, "containerd/"):
+		return showsStatusLine
+	}
+	return showsTokenBody
+}
+
+// limit is what a bearer token was issued for when the proxy asked the
+// Hub for less than the client did, or the Hub granted less: a registry
+// request with the bearer is checked against it besides the token's
+// scopes.
+type limit struct {
+	access []registry.Access
+	// private are repositories the token may pull only by "Read public
+	// repositories", on which the Hub granted no pull: private, or missing.
+	private []string
+}
+
+// has reports whether the limit covers action on repo.
+func (l *limit) has(repo, action string) bool {
+	for _, a := range l.access {
+		if a.Repo == repo && slices.Contains(a.Actions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// narrow cuts need to what t's scopes allow (a pull the token may make by
+// public read is kept: only the Hub knows whether the repository is
+// public). ok is false when something other than pull or push would be cut:
+// that is refused on the token request whoever the client is.
+func narrow(t oat.Token, need []registry.Access) (kept []registry.Access, ok bool) {
+	for _, a := range need {
+		var acts []string
+		for _, action := range a.Actions {
+			if _, allowed := check(t, a.Repo, action); allowed {
+				acts = append(acts, action)
+			} else if action != hub.ActionPull && action != hub.ActionPush {
+				return nil, false
+			}
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		// One entry a repository, as the Hub would grant it.
+		if i := slices.IndexFunc(kept, func(k registry.Access) bool { return k.Repo == a.Repo }); i >= 0 {
+			for _, action := range acts {
+				if !slices.Contains(kept[i].Actions, action) {
+					kept[i].Actions = append(slices.Clip(kept[i].Actions), action)
+				}
+			}
+			continue
+		}
+		kept = append(kept, registry.Access{Repo: a.Repo, Actions: acts})
+	}
+	return kept, true
+}
+
+// scopesOf is access as token scope strings.
+func scopesOf(access []registry.Access) []string {
+	return registry.Request{Access: access}.Scopes()
+}
+
+// rewriteScopes makes a token request ask for access instead of what it
+// asked. The classifier read the query and the form strictly already.
+func rewriteScopes(r *http.Request, body []byte, access []registry.Access) {
+	scopes := scopesOf(access)
+	q, _ := registry.ParseQuery(r.URL.RawQuery)
+	query := url.Values(q)
+	if query == nil {
+		query = url.Values{}
+	}
+	delete(query, "scope")
+	if r.Method != http.MethodPost {
+		for _, s := range scopes {
+			query.Add("scope", s)
+		}
+		r.URL.RawQuery = query.Encode()
+		return
+	}
+	r.URL.RawQuery = query.Encode()
+	f, _ := registry.ParseQuery(string(body))
+	form := url.Values(f)
+	if form == nil {
+		form = url.Values{}
+	}
+	delete(form, "scope")
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	enc := form.Encode()
+	r.Body = nopCloser{bytes.NewReader([]byte(enc))}
+	r.ContentLength = int64(len(enc))
+	r.Header.Set("Content-Length", strconv.Itoa(len(enc)))
+}
+
+// publicOnly are the repositories of access that t may pull only by
+// "Read public repositories".
+func publicOnly(t oat.Token, access []registry.Access) []string {
+	if !t.Scopes.PublicRead || t.Scopes.Unknown {
+		return nil
+	}
+	var out []string
+	for _, a := range access {
+		if slices.Contains(a.Actions, hub.ActionPull) && !t.Scopes.Allows(a.Repo, hub.ActionPull, false) {
+			out = append(out, a.Repo)
+		}
+	}
+	return out
+}
+
+// grantedPull reads, from a token response, which of repos the Hub granted
+// pull on: the access claim of its JWT, decoded and not verified. It is
+// used for nothing else than to tell the user early what the registry
+// would refuse; the registry verifies the token. ok is false when the
+// answer holds no JWT the proxy can read.
+func grantedPull(body []byte, repos []string) (denied []string, ok bool) {
+	var tr struct {
+		Token       string `json:"token"`
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(body, &tr) != nil {
+		return nil, false
+	}
+	jwt := cmp.Or(tr.Token, tr.AccessToken)
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, false
+	}
+	var claims struct {
+		Access *[]struct {
+			Type    string   `json:"type"`
+			Name    string   `json:"name"`
+			Actions []string `json:"actions"`
+		} `json:"access"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Access == nil {
+		// Without an access claim nothing says the pull was not granted.
+		return nil, false
+	}
+	for _, repo := range repos {
+		granted := false
+		for _, a := range *claims.Access {
+			name, err := registry.NormalizeName(a.Name)
+			if err == nil && a.Type == "repository" && name == repo && (slices.Contains(a.Actions, hub.ActionPull) || slices.Contains(a.Actions, "*")) {
+				granted = true
+			}
+		}
+		if !granted {
+			denied = append(denied, repo)
+		}
+	}
+	return denied, true
+}
+
+// notPublic is the refusal of a pull that a token may make only if the
+// repository is public, when the Hub granted none: it is private, or it
+// does not exist.
+func notPublic(t oat.Token, repo string) Decision {
+	msg := fmt.Sprintf("token %q (%s) may not pull %s: the repository is private or does not exist, and the token reads only public repositories outside its list. Check the name, or use a token with Image Pull on %s (docker-credential-oat token ls), or ask an organization owner to add the scope.",
+		t.Label, t.Org, repo, repo)
+	return Decision{Reason: "outside the token's scopes: the Hub granted no pull on a repository the token may read only if public", Message: msg, Repo: repo, Action: hub.ActionPull}
+}
+
+// checkLimit checks a registry request that carries a bearer token issued
+// under l. A refusal is a sentence; for an access outside l that the
+// token's scopes allow, challenge is set: the Hub would answer its
+// challenge and the client asks for a new bearer token.
+func checkLimit(t oat.Token, l *limit, need []registry.Access) (d Decision, challenge bool) {
+	for _, a := range need {
+		for _, action := range a.Actions {
+			if action == hub.ActionPull && slices.Contains(l.private, a.Repo) {
+				return notPublic(t, a.Repo), false
+			}
+			if l.has(a.Repo, action) {
+				continue
+			}
+			return Decision{Reason: "a bearer token issued for less than the request needs"}, true
+		}
+	}
+	return Decision{Allow: true}, false
+}
