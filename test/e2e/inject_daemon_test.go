@@ -48,8 +48,8 @@ func refusals(t *testing.T, p proxyRun) []string {
 }
 
 // tokenRequests are the token requests the hub saw after its first since:
-// the scopes asked and the label of the token whose secret came with them
-// ("" for none).
+// the scopes asked, the hash of the secret that came with them and the
+// label of the token it is ("" for none).
 func tokenRequests(hub *standin.Hub, since int) []standin.Request {
 	var out []standin.Request
 	for _, r := range hub.Requests()[since:] {
@@ -112,9 +112,10 @@ func TestDockerdInject(t *testing.T) {
 	if len(pulls) == 0 {
 		t.Fatal("docker pull: the hub's token service saw no request")
 	}
+	pullHash, pushHash := standin.SecretHash(ciPullSecret), standin.SecretHash(releaseSecret)
 	for _, r := range pulls {
-		if r.Label != "ci-pull" || asksPush(r) {
-			t.Errorf("docker pull: a token request asking %q came with the secret of %q, want ci-pull's", r.Asked, r.Label)
+		if r.SecretHash != pullHash || r.Label != "ci-pull" || asksPush(r) {
+			t.Errorf("docker pull: a token request asking %q came with secret %q (%q), want ci-pull's %s", r.Asked, r.SecretHash, r.Label, pullHash)
 		}
 	}
 
@@ -124,12 +125,12 @@ func TestDockerdInject(t *testing.T) {
 	pushes := 0
 	for _, r := range tokenRequests(hub, since) {
 		switch {
-		case asksPush(r) && r.Label == "release":
+		case asksPush(r) && r.SecretHash == pushHash && r.Label == "release":
 			pushes++
 		case asksPush(r):
-			t.Errorf("docker push: a token request asking %q came with the secret of %q, want release's", r.Asked, r.Label)
-		case r.Label != "ci-pull":
-			t.Errorf("docker push: a pull-only token request (%q) came with the secret of %q, want ci-pull's", r.Asked, r.Label)
+			t.Errorf("docker push: a token request asking %q came with secret %q (%q), want release's %s", r.Asked, r.SecretHash, r.Label, pushHash)
+		case r.SecretHash != pullHash || r.Label != "ci-pull":
+			t.Errorf("docker push: a pull-only token request (%q) came with secret %q (%q), want ci-pull's %s", r.Asked, r.SecretHash, r.Label, pullHash)
 		}
 	}
 	if pushes == 0 {
