@@ -148,9 +148,13 @@ func TestProxyOtherUser(t *testing.T) {
 		t.Errorf("%s: mode %v, want a 0600 socket", sock, fi.Mode())
 	}
 	unix := []string{"-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "--unix-socket", sock, "http://" + standin.RegistryHost + "/v2/"}
-	// The proxy's user connects (and, without the secret, is told 407).
+	// The proxy's user connects (and, without the secret, is told 407 and
+	// how to send it: HTTPS_PROXY cannot name a socket).
 	if r := base.run(ctx, "", "curl", unix...); r.stdout != "407" {
 		t.Errorf("the proxy's user on the socket: got %q, want 407:\n%s", r.stdout, r)
+	}
+	if r := base.run(ctx, "", "curl", "-sS", "--max-time", "20", "--unix-socket", sock, "http://"+standin.RegistryHost+"/v2/"); !strings.Contains(r.stdout, "send it as Proxy-Authorization: Basic") {
+		t.Errorf("the 407 on the socket: %s", r)
 	}
 	r = asUser(ctx, otherUID, "curl", unix...)
 	var exit *exec.ExitError
