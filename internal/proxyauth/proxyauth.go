@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func Require(secret string, h http.Handler) http.Handler {
 			w.Header().Set("Proxy-Authenticate", `Basic realm="oat-proxy"`)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusProxyAuthRequired)
-			msg := "oat-proxy requires its proxy secret: set HTTPS_PROXY=http://" + Username + ":SECRET@" + r.Host + " (eval \"$(oat-proxy env)\" prints it)"
+			msg := "oat-proxy requires its proxy secret: " + hint(r)
 			if ok {
 				msg = "oat-proxy: wrong proxy secret; eval \"$(oat-proxy env)\" prints the right HTTPS_PROXY"
 			}
@@ -103,6 +104,15 @@ func Require(secret string, h http.Handler) http.Handler {
 		r.Header.Del("Proxy-Authorization")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// hint says how to send the secret to the address the client reached the
+// proxy on (a request's Host is the registry it asked for, not the proxy).
+func hint(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		return "set HTTPS_PROXY=http://" + Username + ":SECRET@" + a.String() + " (eval \"$(oat-proxy env)\" prints it)"
+	}
+	return "send it as Proxy-Authorization: Basic (any user name), the secret as the password"
 }
 
 func parseBasic(h string) (user, pass string, ok bool) {

@@ -1,7 +1,9 @@
 package proxyauth
 
 import (
+	"context"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -72,5 +74,29 @@ func TestLoadOrCreate(t *testing.T) {
 	}
 	if _, _, err := LoadOrCreate(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("a world-readable secret: %v", err)
+	}
+}
+
+// The hint names the address the client reached the proxy on, not the
+// host it asked for (a CONNECT's Host is its target).
+func TestRequireHintNamesTheProxy(t *testing.T) {
+	t.Parallel()
+	h := Require("s3cret-s3cret-s3cret", http.NotFoundHandler())
+	tests := []struct {
+		local     net.Addr
+		want, not string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3128}, "HTTPS_PROXY=http://oat:SECRET@127.0.0.1:3128 ", "docker.io"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 3128}, "HTTPS_PROXY=http://oat:SECRET@[::1]:3128 ", "docker.io"},
+		{&net.UnixAddr{Name: "/run/oat/p.sock", Net: "unix"}, "Proxy-Authorization: Basic", "docker.io"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodConnect, "registry-1.docker.io:443", nil)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, tt.local))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if body := w.Body.String(); !strings.Contains(body, tt.want) || strings.Contains(body, tt.not) {
+			t.Errorf("reached on %s: %q, want %q and no %q", tt.local, body, tt.want, tt.not)
+		}
 	}
 }

@@ -212,22 +212,26 @@ func (c *cli) doStep(s step, caPath string) error {
 	return nil
 }
 
-// printDaemonSettings prints what sends dockerd's pulls through the proxy.
+// printDaemonSettings prints what sends dockerd's pulls through the proxy:
+// the systemd drop-in, which every dockerd honours, then daemon.json's
+// "proxies", which a dockerd older than 23.0 refuses (it does not start).
 func (c *cli) printDaemonSettings(addr string) {
 	url := "http://" + addr
 	fmt.Fprintf(c.Stdout, `
 dockerd: send its Docker Hub traffic through the proxy with either
-  /etc/docker/daemon.json:
-    {"proxies": {"https-proxy": %q, "no-proxy": %q}}
-  or a systemd drop-in, /etc/systemd/system/docker.service.d/%s.conf:
+  a systemd drop-in, /etc/systemd/system/docker.service.d/%s.conf:
     [Service]
     Environment="HTTPS_PROXY=%s" "NO_PROXY=%s"
+  or, with Docker Engine 23.0 or later only, /etc/docker/daemon.json:
+    {"proxies": {"https-proxy": %q, "no-proxy": %q}}
+  (an older dockerd, such as Debian 12's docker.io 20.10, refuses that file
+  and does not start: 'dockerd --version' tells)
 then restart it: sudo systemctl daemon-reload && sudo systemctl restart docker
 With --inject the proxy requires its secret: put it in the URL as
 http://oat:SECRET@%s ('%s env' prints it).
 BuildKit in a container (docker-container driver) needs the CA too: give it
 to 'docker buildx create --driver-opt' or its buildkitd.toml ([registry."docker.io"] ca).
-`, url, noProxy, trustName, url, noProxy, addr, Program)
+`, trustName, url, noProxy, url, noProxy, addr, Program)
 }
 
 // osRelease returns the ID and ID_LIKE words of an os-release file.

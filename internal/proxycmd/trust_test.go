@@ -51,6 +51,12 @@ func TestTrust(t *testing.T) {
 			t.Errorf("dry run wrote %s", f)
 		}
 	}
+	// The drop-in works with every dockerd; daemon.json's "proxies" only
+	// from Engine 23.0 (an older one refuses the file and does not start).
+	dropIn, block := strings.Index(out, "docker.service.d/oat-proxy.conf"), strings.Index(out, `"proxies"`)
+	if dropIn < 0 || block < dropIn || !strings.Contains(out, "Docker Engine 23.0 or later") || !strings.Contains(out, "does not start") {
+		t.Errorf("dry run: the drop-in first, daemon.json's version said:\n%s", out)
+	}
 	// not root: says what needs root, changes nothing, exit 1
 	_, errOut, code := trust(1000)
 	if code != 1 || !strings.Contains(errOut, "6 of 6 steps need root") || !strings.Contains(errOut, "sudo oat-proxy trust") || len(ran) != 0 {

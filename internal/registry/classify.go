@@ -431,15 +431,16 @@ func classifyRegistry(method, path, rawQuery string, req *Request) error {
 	if err := single(query, []string{"mount", "from", "digest", "n", "last", "_state", "artifactType"}); err != nil {
 		req.note(err.Error())
 	}
-	if route == routeUpload && method == http.MethodPost {
-		if from := query.Get("from"); from != "" {
-			src, err := NormalizeName(from)
-			if err != nil {
-				req.note(err.Error())
-				return err
-			}
-			req.Access = append(req.Access, Access{Repo: src, Actions: needPull})
+	// A cross-repository mount's source needs pull. The registry reads from
+	// on POST uploads only; it is read wherever it comes, for a server
+	// might honour it anywhere.
+	if from := query.Get("from"); from != "" {
+		src, err := NormalizeName(from)
+		if err != nil {
+			req.note(err.Error())
+			return err
 		}
+		req.Access = append(req.Access, Access{Repo: src, Actions: needPull})
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ func TestClassifyRegistry(t *testing.T) {
 			[]Access{{"acme/app", []string{"pull", "push"}}, {"acme/base", []string{"pull"}}}, false},
 		{"POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=alpine", KindRegistry,
 			[]Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}}, false},
+		// from is read wherever it comes: a server might honour it anywhere.
+		{"HEAD", "/v2/acme/base/tags/list?mount=" + digest + "&from=beta/x", KindRegistry,
+			[]Access{{"acme/base", []string{"pull"}}, {"beta/x", []string{"pull"}}}, false},
+		{"PUT", "/v2/acme/app/manifests/2.0?from=alpine", KindRegistry,
+			[]Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}}, false},
 		{"GET", "/v2/_catalog", KindOther, nil, false},
 		{"GET", "/", KindOther, nil, false},
 		{"GET", "/v1/search", KindOther, nil, false},
@@ -55,6 +60,7 @@ func TestClassifyRegistry(t *testing.T) {
 		{"GET", "/v2/acme/app/frobnicate", 0, nil, true},
 		{"OPTIONS", "/v2/acme/app/manifests/1", 0, nil, true},
 		{"POST", "/v2/acme/app/blobs/uploads/?mount=x&from=BAD", 0, nil, true},
+		{"GET", "/v2/acme/app/manifests/1?from=BAD", 0, nil, true},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, "https://registry-1.docker.io"+tt.target, nil)

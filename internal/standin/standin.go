@@ -77,11 +77,14 @@ type Request struct {
 	Time      time.Time
 	Host      string // as sent, with the port if the client sent one
 	Method    string
-	Path      string   // without the query
-	Principal string   // the token's organization; "" if anonymous
-	Label     string   // the token's label
-	Asked     []string // scopes asked of the token service, as sent
-	Granted   []string // scopes the token service granted, "repository:acme/app:pull,push"
+	Path      string // without the query
+	Principal string // the token's organization; "" if anonymous
+	Label     string // the token's label
+	// SecretHash names the secret a token request carried, accepted or
+	// not (see SecretHash); "" when it carried none.
+	SecretHash string
+	Asked      []string // scopes asked of the token service, as sent
+	Granted    []string // scopes the token service granted, "repository:acme/app:pull,push"
 	// Needs is what the hub's own reading of a registry or API request
 	// says it needs: "repository:acme/app:push", "org:acme:member-edit",
 	// or "unknown:…" for what it cannot place.

@@ -205,7 +205,8 @@ func TestTokenServiceGrantsTheIntersection(t *testing.T) {
 		t.Errorf("granted (-want +got):\n%s", diff)
 	}
 	r := last(h)
-	if r.Principal != "acme" || r.Label != "release" || r.Status != http.StatusOK || !cmp.Equal(r.Asked, asked) {
+	if r.Principal != "acme" || r.Label != "release" || r.Status != http.StatusOK || !cmp.Equal(r.Asked, asked) ||
+		r.SecretHash != SecretHash(pushSecret) || len(r.SecretHash) != 12 || SecretHash(pushSecret) == SecretHash(pullSecret) {
 		t.Errorf("log entry %+v", r)
 	}
 
@@ -215,7 +216,7 @@ func TestTokenServiceGrantsTheIntersection(t *testing.T) {
 		t.Errorf("public-read token (-want +got):\n%s", diff)
 	}
 	getToken(t, h, url.Values{"scope": asked}, "", "")
-	if r := last(h); r.Principal != "" || !cmp.Equal(r.Granted, []string{"repository:library/alpine:pull", "repository:acme/open:pull"}) {
+	if r := last(h); r.Principal != "" || r.SecretHash != "" || !cmp.Equal(r.Granted, []string{"repository:library/alpine:pull", "repository:acme/open:pull"}) {
 		t.Errorf("anonymous: %+v", r)
 	}
 }
@@ -248,7 +249,7 @@ func TestTokenServiceRefusals(t *testing.T) {
 			if status != http.StatusUnauthorized || body["details"] != "incorrect username or password" {
 				t.Errorf("got %d %v, want 401 incorrect username or password", status, body)
 			}
-			if r := last(h); r.Status != http.StatusUnauthorized || r.Principal != "" || len(r.Granted) != 0 {
+			if r := last(h); r.Status != http.StatusUnauthorized || r.Principal != "" || len(r.Granted) != 0 || r.SecretHash != SecretHash(tt.secret) {
 				t.Errorf("log entry %+v", r)
 			}
 		})

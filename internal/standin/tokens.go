@@ -3,6 +3,7 @@ package standin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -37,6 +38,7 @@ func (h *Hub) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var tok *Token
 	if req.creds != nil {
+		entry.SecretHash = SecretHash(req.creds.secret)
 		if tok = h.authenticate(req.creds.org, req.creds.secret); tok == nil {
 			tokenError(w, http.StatusUnauthorized)
 			return
@@ -185,6 +187,13 @@ func (h *Hub) issue(tok *Token, access []resourceActions, withRefresh bool) (map
 		resp["refresh_token"] = rt
 	}
 	return resp, nil
+}
+
+// SecretHash is how the request log names a secret: the first 12 hex
+// digits of its SHA-256, enough to tell the tokens of a test apart.
+func SecretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:6])
 }
 
 // authenticate returns the active, unexpired token with this organization

@@ -16,10 +16,8 @@ import (
 // after its first since requests.
 func labelsAsked(hub *standin.Hub, since int) []string {
 	var out []string
-	for _, r := range hub.Requests()[since:] {
-		if strings.HasPrefix(r.Host, standin.AuthHost) {
-			out = append(out, r.Label)
-		}
+	for _, r := range tokenRequests(hub, since) {
+		out = append(out, r.Label)
 	}
 	return out
 }

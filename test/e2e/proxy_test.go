@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +43,7 @@ type proxyRun struct {
 	// CDN host through a plain tunnel.
 	bundle string
 	pid    int
+	log    string // its log (stderr)
 }
 
 // startProxy runs the built oat-proxy on proxyListen with c's store and
@@ -88,16 +90,17 @@ func startProxy(t *testing.T, ctx context.Context, c *client, hubCA string, flag
 	if err != nil || !strings.HasPrefix(line, "HTTPS_PROXY=") {
 		t.Fatalf("oat-proxy did not start: %q %v\n%s", line, err, tail(logFile, 20))
 	}
-	return proxyRun{caFile: caFile, audit: audit, bundle: bundle, pid: cmd.Process.Pid}
+	return proxyRun{caFile: caFile, audit: audit, bundle: bundle, pid: cmd.Process.Pid, log: logFile}
 }
 
-// auditDenied counts the audit log's denials of action on repo.
+// auditDenied counts the audit log's denials of action on repo (alone or
+// among the actions a request asked together).
 func auditDenied(t *testing.T, p proxyRun, repo, action string) int {
 	t.Helper()
 	n := 0
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, p.audit)), "\n") {
 		var e struct{ Repository, Action, Decision string }
-		if json.Unmarshal([]byte(line), &e) == nil && e.Decision == "denied" && e.Repository == repo && e.Action == action {
+		if json.Unmarshal([]byte(line), &e) == nil && e.Decision == "denied" && e.Repository == repo && slices.Contains(strings.Split(e.Action, ","), action) {
 			n++
 		}
 	}
@@ -135,8 +138,9 @@ func hubSaw(hub *standin.Hub, since int, repo, action string) bool {
 }
 
 // refused runs a command that the proxy must refuse, and checks that the
-// hub never saw the refused request and the audit log recorded it.
-func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c *client, repo, action, sentence string, name string, args ...string) {
+// hub never saw the refused request and the audit log recorded it. It
+// returns what the command printed.
+func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c *client, repo, action, sentence string, name string, args ...string) result {
 	t.Helper()
 	since := len(hub.Requests())
 	before := auditDenied(t, p, repo, action)
@@ -156,6 +160,7 @@ func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c 
 	if auditDenied(t, p, repo, action) <= before {
 		t.Errorf("%s %s: no denial of %s on %s in the audit log:\n%s", name, strings.Join(args, " "), action, repo, tail(p.audit, 10))
 	}
+	return r
 }
 
 // The sentences the proxy refuses with, as the clients must show them.
