@@ -22,7 +22,6 @@ import (
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
-	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/version"
 )
 
@@ -49,6 +48,8 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			o.register(fs)
 			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
+			o.logFormat = logAuto
+			fs.Var(&o.logFormat, "log-format", "log on stderr as `FORMAT`: text, json (one object per line), or auto: json unless stderr is a terminal")
 			o.fleet.register(fs)
 			return func(args []string) error {
 				if err := errors.Join(command.NoArgs(args), o.check()); err != nil {
@@ -68,6 +69,7 @@ type serveOptions struct {
 	maxConns          int
 	upstreams         upstreams
 	fleet             fleetOptions // serve's only
+	logFormat         logFormat    // serve's only
 }
 
 // check refuses flag values that make no sense.
@@ -117,7 +119,7 @@ func (c *cli) listenAddr(flagValue string) string {
 }
 
 func (c *cli) serve(o serveOptions) error {
-	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	log := newLogger(c.Stderr, o.logFormat, slog.LevelInfo)
 	var secret string
 	switch {
 	case o.inject && o.noAuth:
