@@ -101,6 +101,8 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	}
 	st := &state{entry: entry, holder: who.holder, kind: req.Kind, download: req.BlobDownload}
 	switch {
+	case who.unseen && p.cfg.Inject && req.Kind == registry.KindRegistry && err == nil:
+		return p.reissue(r, req, st)
 	case who.unseen:
 		// Docker Hub answers a token it does not know with its challenge;
 		// so does the proxy for one it did not see issued, and the client

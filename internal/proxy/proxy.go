@@ -63,6 +63,7 @@ type Proxy struct {
 	log      *slog.Logger
 	rejected atomic.Int64
 	sent     redirects // the CDN hosts clients were redirected to
+	own      ownBearers // bearer tokens the proxy asked for itself
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
