@@ -246,15 +246,20 @@ type halfCloser interface {
 
 // CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
 // for TCP connections.
-func (c *slotConn) CloseWrite() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
+func (c *slotConn) CloseWrite() error { return closeWrite(c.Conn) }
+func (c *slotConn) CloseRead() error  { return closeRead(c.Conn) }
+
+// closeWrite closes c's writing half, or all of it if it has no halves.
+func closeWrite(c net.Conn) error {
+	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseWrite()
 	}
 	return c.Close()
 }
 
-func (c *slotConn) CloseRead() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
+// closeRead closes c's reading half, or all of it if it has no halves.
+func closeRead(c net.Conn) error {
+	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseRead()
 	}
 	return c.Close()

@@ -62,7 +62,7 @@ type Proxy struct {
 	audit    *auditLog
 	log      *slog.Logger
 	rejected atomic.Int64
-	sent     redirects // the CDN hosts clients were redirected to
+	sent     redirects  // the CDN hosts clients were redirected to
 	own      ownBearers // bearer tokens the proxy asked for itself
 
 	noticeMu sync.Mutex
@@ -185,7 +185,11 @@ func (p *Proxy) upstreamAddr(addr string) string {
 
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
-	return (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	c, err := (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	if err != nil || p.cfg.Metrics == nil {
+		return c, err
+	}
+	return &tunnelConn{Conn: c, rec: p.cfg.Metrics}, nil
 }
 
 // onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's
@@ -221,7 +225,8 @@ type reply struct {
 	code, msg  string
 	detail     any
 	header     http.Header
-	closeAfter bool // the client's body was not read
+	closeAfter bool   // the client's body was not read
+	kind       string // the request's kind, once classified
 }
 
 // challenge is the 401 Docker Hub answers a request without a usable

@@ -129,7 +129,8 @@ type options struct {
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
-	cdnHost  string // the hub's CDN host (standin.CDNHost if empty)
+	cdnHost  string   // the hub's CDN host (standin.CDNHost if empty)
+	metrics  Recorder // nil: none
 }
 
 func setupWith(t *testing.T, o options) *fixture {
@@ -162,7 +163,7 @@ func setupWith(t *testing.T, o options) *fixture {
 	if o.audit != nil {
 		w = o.audit
 	}
-	cfg := Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject}
+	cfg := Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject, Metrics: o.metrics}
 	p := New(cfg)
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config = p.Server()
