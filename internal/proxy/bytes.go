@@ -4,6 +4,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 )
 
 // The bytes the proxy moves, for Recorder.Bytes: in from clients, out to
@@ -39,17 +41,25 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// tunnelConn is a tunnel's upstream connection: what is read from it goes
-// out to the client, what is written to it came in from the client.
+// tunnelConn is a passed tunnel's upstream connection: what is read from
+// it goes out to the client, what is written to it came in from the
+// client (counted if rec is not nil). It notes when it last carried bytes,
+// and is known to the proxy's Shutdown while open.
 type tunnelConn struct {
 	net.Conn
-	rec Recorder
+	rec   Recorder
+	last  atomic.Int64 // Unix nanoseconds
+	conns *conns
+	once  sync.Once
 }
 
 func (c *tunnelConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.rec.Bytes("tunnel", 0, int64(n))
+		c.touch()
+		if c.rec != nil {
+			c.rec.Bytes("tunnel", 0, int64(n))
+		}
 	}
 	return n, err
 }
@@ -57,9 +67,17 @@ func (c *tunnelConn) Read(b []byte) (int, error) {
 func (c *tunnelConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	if n > 0 {
-		c.rec.Bytes("tunnel", int64(n), 0)
+		c.touch()
+		if c.rec != nil {
+			c.rec.Bytes("tunnel", int64(n), 0)
+		}
 	}
 	return n, err
+}
+
+func (c *tunnelConn) Close() error {
+	c.once.Do(func() { c.conns.removeTunnel(c) })
+	return c.Conn.Close()
 }
 
 // CloseWrite and CloseRead keep the tunnel's half-close, which goproxy

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -90,12 +91,23 @@ func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 		ln := &connListener{conn: &remoteAddrConn{Conn: conn, remote: r.RemoteAddr}, done: make(chan struct{})}
 		srv := p.Server()
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
+		closed := make(chan struct{})
+		var once sync.Once
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
 			if s == http.StateClosed || s == http.StateHijacked {
 				ln.Close()
+				once.Do(func() { close(closed) })
 			}
 		}
+		p.conns.addServer(srv)
+		defer p.conns.removeServer(srv)
 		_ = srv.Serve(ln)
+		if ln.accepted.Load() {
+			// Serve returns at once when Shutdown closes ln; the request
+			// in flight is still being served: the connection is closed
+			// (deferred above) only once it is done.
+			<-closed
+		}
 	}}
 }
 
@@ -133,15 +145,16 @@ func (c *remoteAddrConn) RemoteAddr() net.Addr { return addrString(c.remote) }
 
 // connListener accepts one connection, then waits for it to close.
 type connListener struct {
-	conn net.Conn
-	once sync.Once
-	shut sync.Once
-	done chan struct{}
+	conn     net.Conn
+	once     sync.Once
+	shut     sync.Once
+	done     chan struct{}
+	accepted atomic.Bool
 }
 
 func (l *connListener) Accept() (net.Conn, error) {
 	var c net.Conn
-	l.once.Do(func() { c = l.conn })
+	l.once.Do(func() { c = l.conn; l.accepted.Store(true) })
 	if c != nil {
 		return c, nil
 	}
@@ -209,7 +222,10 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			s := &slotConn{Conn: c}
+			s.release = func() { l.p.conns.removeClient(s); <-l.slots }
+			l.p.conns.addClient(s)
+			return s, nil
 		default:
 			l.p.rejected.Add(1)
 			go l.p.tooMany(c)

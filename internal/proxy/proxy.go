@@ -64,6 +64,7 @@ type Proxy struct {
 	rejected atomic.Int64
 	sent     redirects  // the CDN hosts clients were redirected to
 	own      ownBearers // bearer tokens the proxy asked for itself
+	conns    conns      // what Shutdown waits for
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
@@ -186,10 +187,13 @@ func (p *Proxy) upstreamAddr(addr string) string {
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
 	c, err := (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
-	if err != nil || p.cfg.Metrics == nil {
-		return c, err
+	if err != nil {
+		return nil, err
 	}
-	return &tunnelConn{Conn: c, rec: p.cfg.Metrics}, nil
+	t := &tunnelConn{Conn: c, rec: p.cfg.Metrics, conns: &p.conns}
+	t.touch()
+	p.conns.addTunnel(t)
+	return t, nil
 }
 
 // onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's

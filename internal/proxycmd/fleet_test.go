@@ -154,7 +154,7 @@ func TestVaultFromSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inst.stop()
+	defer inst.stop(0)
 	admin := "http://" + inst.adminAddr
 
 	if code, body := fetch(t, admin+"/healthz"); code != 200 {
@@ -262,7 +262,7 @@ func TestCADir(t *testing.T) {
 	if ca != nil && string(files[proxy.CACertFile]) == readAll(t, ca.CertPath) {
 		t.Errorf("the configuration directory's CA is the mounted one")
 	}
-	inst.stop()
+	inst.stop(0)
 	if matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "oat-proxy-ca-*", proxy.CAKeyFile)); len(matches) > 0 {
 		for _, m := range matches {
 			if b, _ := os.ReadFile(m); string(b) == string(files[proxy.CAKeyFile]) {

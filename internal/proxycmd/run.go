@@ -60,7 +60,7 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	if err != nil {
 		return err
 	}
-	defer inst.stop()
+	defer inst.stop(0)
 	bundle, err := c.bundle()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,6 +31,11 @@ const EnvListen = "OAT_PROXY_LISTEN"
 
 // DefaultListen is where the proxy listens unless told otherwise.
 const DefaultListen = "127.0.0.1:3128"
+
+// DefaultShutdownTimeout is how long serve drains on SIGTERM: within
+// Kubernetes' default termination grace period of 30 s, with time to spare
+// for the process to exit.
+const DefaultShutdownTimeout = 25 * time.Second
 
 func (c *cli) serveCommand() *command.Command {
 	return &command.Command{
@@ -49,6 +55,7 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
 			o.logFormat = logAuto
+			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM or SIGINT, stop accepting and let requests and tunnels in flight finish for at most `DURATION`, then close the rest (within Kubernetes' default 30s grace period)")
 			fs.Var(&o.logFormat, "log-format", "log on stderr as `FORMAT`: text, json (one object per line), or auto: json unless stderr is a terminal")
 			o.fleet.register(fs)
 			return func(args []string) error {
@@ -68,8 +75,9 @@ type serveOptions struct {
 	inject, noAuth    bool
 	maxConns          int
 	upstreams         upstreams
-	fleet             fleetOptions // serve's only
-	logFormat         logFormat    // serve's only
+	fleet             fleetOptions  // serve's only
+	logFormat         logFormat     // serve's only
+	shutdownTimeout   time.Duration // serve's only; run's proxy stops when CMD has
 }
 
 // check refuses flag values that make no sense.
@@ -144,11 +152,11 @@ func (c *cli) serve(o serveOptions) error {
 	fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", inst.addr)
 	select {
 	case err := <-inst.errc:
-		inst.stop()
+		inst.stop(0)
 		return err
 	case <-c.ctx.Done():
 	}
-	inst.stop()
+	inst.stop(o.shutdownTimeout)
 	return nil
 }
 
@@ -156,6 +164,7 @@ func (c *cli) serve(o serveOptions) error {
 type instance struct {
 	addr    string
 	srv     *http.Server
+	proxy   *proxy.Proxy
 	errc    chan error
 	log     *slog.Logger
 	done    []func()
@@ -163,6 +172,8 @@ type instance struct {
 
 	// adminAddr is where the admin listener listens ("" if none).
 	adminAddr string
+	// draining is set once stop begins: /readyz fails from then on.
+	draining atomic.Bool
 }
 
 // start opens everything the proxy needs and serves on addr; with a
@@ -208,7 +219,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 	}
 	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
 		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log, Metrics: inst.recorder()})
-	inst.srv = p.Server()
+	inst.srv, inst.proxy = p.Server(), p
 	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if secret != "" {
 		inst.srv.Handler = proxyauth.Require(secret, inst.srv.Handler)
@@ -275,16 +286,26 @@ func (i *instance) recorder() proxy.Recorder {
 	return i.metrics
 }
 
-// stop shuts the server down, letting requests in flight finish for a
-// while.
-func (i *instance) stop() {
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// stop shuts the proxy down: it stops accepting, lets requests and
+// tunnels in flight finish for at most timeout (a second if zero), then
+// closes what is left.
+func (i *instance) stop(timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	i.draining.Store(true)
+	start := time.Now()
+	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if open := i.proxy.Open(); open > 0 {
+		i.log.Info("oat-proxy stopping: letting what is in flight finish", "connections", open, "timeout", timeout.String())
+	}
 	if err := i.srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		_ = i.srv.Close()
 	}
+	forced, _ := i.proxy.Shutdown(shutdown)
 	i.release()
-	i.log.Info("oat-proxy stopped")
+	i.log.Info("oat-proxy stopped", "after", time.Since(start).Round(time.Millisecond).String(), "closed_in_flight", forced)
 }
 
 func (i *instance) release() {

@@ -5,8 +5,12 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +21,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/proxyauth"
@@ -380,4 +389,142 @@ func TestFleetBehindBalancer(t *testing.T) {
 		t.Errorf("%d requests in flight at the kill unaccounted for, more than the 4 clients had: %q", len(unaccounted), unaccounted)
 	}
 	t.Logf("the hub saw %d requests on Docker Hub's API hosts; the audit logs account for all but %d in flight to the killed replica", len(apiSeen), len(unaccounted))
+}
+
+// TestGracefulShutdown: SIGTERM in the middle of a crane pull of a large
+// layer through oat-proxy serve: the proxy stops accepting at once, the
+// pull completes intact, and the process exits well within
+// --shutdown-timeout — through a tunnel (the hub redirects the layer to its
+// CDN host, as Docker Hub does) and through the intercepted path (a hub
+// that serves it itself).
+func TestGracefulShutdown(t *testing.T) {
+	checkIsolated(t)
+	for _, tt := range []struct {
+		name   string
+		direct bool
+	}{
+		{"tunnel", false},
+		{"intercepted", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { shutdownMidPull(t, tt.direct) })
+	}
+}
+
+func shutdownMidPull(t *testing.T, direct bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, hubCA := startHubWith(t, ctx, standin.Options{DirectBlobs: direct, Tokens: []standin.Token{
+		{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/*"}},
+	}})
+	data := make([]byte, 48<<20)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	layer := static.NewLayer(data, types.OCIUncompressedLayer)
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.SeedImage(ctx, "acme/big", "1", img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := layer.Digest()
+	data = nil
+
+	base, _ := newClient(t, "unix:///nonexistent.sock")
+	base.must(t, ctx, "", helperName, "setup")
+	base.must(t, ctx, ciPullSecret, helperName, "token", "add", "--org", "acme", "--label", "ci-pull", "--pull", "acme/*")
+	passFile := filepath.Join(t.TempDir(), "passphrase")
+	if err := os.WriteFile(passFile, []byte(fleetPassphase), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vault := filepath.Join(t.TempDir(), "oat.vault")
+	base.with("OAT_EXPORT_PASSPHRASE_FILE="+passFile).must(t, ctx, "", helperName, "token", "export", "--vault", vault)
+	caFile := strings.TrimSpace(base.must(t, ctx, "", "oat-proxy", "ca").stdout)
+	secret, _, err := proxyauth.LoadOrCreate(filepath.Dir(caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "clients.pem")
+	if err := os.WriteFile(bundle, []byte(readFile(t, caFile)+readFile(t, hubCA)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 20 * time.Second
+	r := startReplica(t, base, "a", "127.0.0.1:3143", vault, passFile, hubCA, "--shutdown-timeout", timeout.String())
+	u := proxyauth.URL(r.addr, secret)
+	c := base.with("DOCKER_CONFIG="+t.TempDir(), "HTTPS_PROXY="+u, "https_proxy="+u, "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+bundle)
+
+	// crane writes the layer to a pipe the test reads slowly: the pull
+	// stays in flight, held back by the reader, as a slow disk would.
+	cmd := exec.CommandContext(ctx, "crane", "blob", "registry-1.docker.io/acme/big@"+digest.String())
+	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.New()
+	buf := make([]byte, 256<<10)
+	var got int64
+	var signalled time.Time
+	for {
+		n, err := stdout.Read(buf)
+		sum.Write(buf[:n])
+		got += int64(n)
+		if signalled.IsZero() && got >= 4<<20 {
+			signalled = time.Now()
+			if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			// It stops accepting at once.
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				conn, err := net.DialTimeout("tcp", r.addr, time.Second)
+				if err != nil {
+					break
+				}
+				conn.Close()
+				if time.Now().After(deadline) {
+					t.Error("the proxy still accepts connections 2s after SIGTERM")
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("crane blob, SIGTERM sent to the proxy after %d bytes: %v: %s", 4<<20, err, stderr.String())
+	}
+	pulled := time.Now()
+	if want := "sha256:" + hex.EncodeToString(sum.Sum(nil)); want != digest.String() || got != 48<<20 {
+		t.Fatalf("pulled %d bytes, %s; want %d bytes, %s", got, want, 48<<20, digest)
+	}
+	if pulled.Sub(signalled) < 500*time.Millisecond {
+		t.Fatalf("the pull ended %v after SIGTERM: it was not in flight", pulled.Sub(signalled))
+	}
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		t.Fatalf("the proxy did not exit within --shutdown-timeout %v", timeout)
+	}
+	exited := time.Since(signalled)
+	if code := r.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the proxy exited %d after SIGTERM, want 0", code)
+	}
+	if exited > timeout/2 {
+		t.Errorf("the proxy exited %v after SIGTERM: it waited for idle connections", exited)
+	}
+	log := readFile(t, r.log)
+	if !strings.Contains(log, `"msg":"oat-proxy stopped"`) || !strings.Contains(log, `"closed_in_flight":0`) {
+		t.Errorf("no clean stop in the log:\n%s", log)
+	}
+	t.Logf("pull ended %v after SIGTERM; the proxy exited %v after SIGTERM", pulled.Sub(signalled).Round(time.Millisecond), exited.Round(time.Millisecond))
 }
