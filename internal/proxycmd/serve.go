@@ -45,7 +45,10 @@ func (c *cli) serveCommand() *command.Command {
 checks each request against the scopes of the token whose secret the client
 sent, refuses an out-of-scope one with a registry error before anything is
 sent upstream, and tunnels every other host untouched. It prints
-HTTPS_PROXY=… for clients on stdout. SIGHUP reads the token records again.
+HTTPS_PROXY=… for clients on stdout and logs on stderr. SIGHUP reads the
+token records again. SIGTERM or SIGINT stops it: it stops accepting, lets
+requests and tunnels in flight finish for up to --shutdown-timeout, closes
+the rest and exits.
 
 It listens on loopback only, unless --allow-remote is given too; a Unix
 socket (unix:PATH) is made 0600, for clients of the same user.`,
