@@ -45,14 +45,14 @@ type replica struct {
 }
 
 // startReplica runs oat-proxy serve as a fleet replica: the exported vault
-// read-only, injection on, the shared proxy secret and CA of c's
-// configuration directory, JSON logs. It is stopped by PID when the test
+// read-only, the CA (and with --inject among extra, the proxy secret) of
+// c's configuration directory, shared, JSON logs. It is stopped by PID when the test
 // ends, unless it was already.
 func startReplica(t *testing.T, c *client, name, addr, vault, passFile, hubCA string, extra ...string) *replica {
 	t.Helper()
 	dir := t.TempDir()
 	r := &replica{name: name, addr: addr, audit: filepath.Join(dir, "audit.jsonl"), log: filepath.Join(dir, "oat-proxy.log"), done: make(chan struct{})}
-	args := append([]string{"serve", "--listen", addr, "--vault", vault, "--inject", "--audit-log", r.audit, "--log-format", "json"}, extra...)
+	args := append([]string{"serve", "--listen", addr, "--vault", vault, "--audit-log", r.audit, "--log-format", "json"}, extra...)
 	r.cmd = exec.Command(filepath.Join(binDir, "oat-proxy"), args...)
 	r.cmd.Env = c.with("SSL_CERT_FILE="+hubCA, "OAT_PASSPHRASE=", "OAT_PASSPHRASE_FILE="+passFile, "OAT_CACHE=off").env
 	logf, err := os.Create(r.log)
@@ -99,8 +99,8 @@ func (r *replica) stop(sig syscall.Signal, d time.Duration) {
 }
 
 // startBalancer runs Debian's haproxy in TCP mode, round-robin over addrs,
-// on fleetBalancer; it is stopped by PID when the test ends.
-func startBalancer(t *testing.T, addrs ...string) {
+// on listen; it is stopped by PID when the test ends.
+func startBalancer(t *testing.T, listen string, addrs ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
@@ -118,7 +118,7 @@ frontend fleet
   default_backend replicas
 backend replicas
   balance roundrobin
-`, fleetBalancer)
+`, listen)
 	for i, a := range addrs {
 		fmt.Fprintf(&b, "  server r%d %s check inter 300ms fall 1 rise 2\n", i, a)
 	}
@@ -128,7 +128,7 @@ backend replicas
 	}
 	logFile := filepath.Join(dir, "haproxy.log")
 	startDaemon(t, logFile, "haproxy", "-db", "-f", cfg)
-	waitListening(t, fleetBalancer, logFile)
+	waitListening(t, listen, logFile)
 }
 
 // auditLine is what the fleet test reads of an audit line.
@@ -199,9 +199,9 @@ func TestFleetBehindBalancer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := startReplica(t, base, "a", "127.0.0.1:3141", vault, passFile, hubCA)
-	b := startReplica(t, base, "b", "127.0.0.1:3142", vault, passFile, hubCA)
-	startBalancer(t, a.addr, b.addr)
+	a := startReplica(t, base, "a", "127.0.0.1:3141", vault, passFile, hubCA, "--inject")
+	b := startReplica(t, base, "b", "127.0.0.1:3142", vault, passFile, hubCA, "--inject")
+	startBalancer(t, fleetBalancer, a.addr, b.addr)
 	// No docker config, no credentials: the replicas inject.
 	via := func(addr string) *client {
 		u := proxyauth.URL(addr, secret)
@@ -389,6 +389,30 @@ func TestFleetBehindBalancer(t *testing.T) {
 		t.Errorf("%d requests in flight at the kill unaccounted for, more than the 4 clients had: %q", len(unaccounted), unaccounted)
 	}
 	t.Logf("the hub saw %d requests on Docker Hub's API hosts; the audit logs account for all but %d in flight to the killed replica", len(apiSeen), len(unaccounted))
+
+	// A measurement, for BENCHMARKS.md: replicas without injection, and
+	// clients sending their own token (the helper's). A bearer from one
+	// replica is challenged by the other; the client's token requests go on
+	// its own connection, which the balancer may have given the first.
+	const ownPulls = 40
+	c := startReplica(t, base, "c", "127.0.0.1:3144", vault, passFile, hubCA)
+	d := startReplica(t, base, "d", "127.0.0.1:3145", vault, passFile, hubCA)
+	const plainBalancer = "127.0.0.1:3146"
+	startBalancer(t, plainBalancer, c.addr, d.addr)
+	base.must(t, ctx, "", helperName, "token", "default", "ci-pull")
+	own := base.with("HTTPS_PROXY=http://"+plainBalancer, "https_proxy=", "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+bundle)
+	since = len(h.Requests())
+	failed, _ = runAll(ownPulls, 4, 1, func(i int) result { return pull(own, 2000+i) })
+	challenged := 0
+	for _, r := range []*replica{c, d} {
+		for _, e := range readAudit(t, r.audit) {
+			if e.Decision == "challenged" && strings.Contains(e.Reason, "did not see issued") {
+				challenged++
+			}
+		}
+	}
+	t.Logf("without injection, the client's own token, 2 replicas round-robin: %d of %d pulls failed; %.2f token round trips per pull; %.2f challenges of another replica's bearer per pull",
+		len(failed), ownPulls, float64(tokenRequests(since))/ownPulls, float64(challenged)/ownPulls)
 }
 
 // TestGracefulShutdown: SIGTERM in the middle of a crane pull of a large
@@ -450,7 +474,7 @@ func shutdownMidPull(t *testing.T, direct bool) {
 		t.Fatal(err)
 	}
 	const timeout = 20 * time.Second
-	r := startReplica(t, base, "a", "127.0.0.1:3143", vault, passFile, hubCA, "--shutdown-timeout", timeout.String())
+	r := startReplica(t, base, "a", "127.0.0.1:3143", vault, passFile, hubCA, "--inject", "--shutdown-timeout", timeout.String())
 	u := proxyauth.URL(r.addr, secret)
 	c := base.with("DOCKER_CONFIG="+t.TempDir(), "HTTPS_PROXY="+u, "https_proxy="+u, "NO_PROXY=", "no_proxy=", "SSL_CERT_FILE="+bundle)
 
