@@ -132,11 +132,15 @@ func TestServeLogFormats(t *testing.T) {
 	}
 }
 
-// TestLogFormatFlag: --log-format takes auto, text and json only.
-func TestLogFormatFlag(t *testing.T) {
+// TestServeFlagValues: --log-format takes auto, text and json only;
+// --shutdown-timeout no negative duration.
+func TestServeFlagValues(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"OAT_HOME": t.TempDir()}
 	if _, errOut, code := run(t, env, "serve", "--log-format", "yaml"); code != 2 || !strings.Contains(errOut, `--log-format "yaml": give auto, text or json`) {
 		t.Errorf("--log-format yaml: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := run(t, env, "serve", "--shutdown-timeout", "-1s"); code != 2 || !strings.Contains(errOut, "--shutdown-timeout -1s: give 0 or more") {
+		t.Errorf("--shutdown-timeout -1s: exit %d, %q", code, errOut)
 	}
 }

@@ -88,6 +88,9 @@ func (o *serveOptions) check() error {
 	if o.maxConns < 1 {
 		return command.Usagef("--max-conns %d: give at least 1", o.maxConns)
 	}
+	if o.shutdownTimeout < 0 {
+		return command.Usagef("--shutdown-timeout %v: give 0 or more", o.shutdownTimeout)
+	}
 	return nil
 }
 
