@@ -32,8 +32,10 @@ type Recorder interface {
 	Denial(label, reason string)
 	// Upstream counts the status of a response from upstream.
 	Upstream(status int)
-	// Bytes counts bytes: in from clients, out to clients.
-	Bytes(in, out int64)
+	// Bytes counts bytes of kind (an intercepted request's kind: bodies,
+	// headers aside; "tunnel": everything a tunnel carries): in from
+	// clients, out to clients.
+	Bytes(kind string, in, out int64)
 	// Latency observes how long a request of kind took, from its first
 	// byte to the end of the response.
 	Latency(kind string, d time.Duration)
@@ -45,7 +47,7 @@ type Nop struct{}
 func (Nop) Request(string, string, string) {}
 func (Nop) Denial(string, string)          {}
 func (Nop) Upstream(int)                   {}
-func (Nop) Bytes(int64, int64)             {}
+func (Nop) Bytes(string, int64, int64)     {}
 func (Nop) Latency(string, time.Duration)  {}
 
 var (
@@ -80,8 +82,8 @@ func New() *Metrics {
 			Name: "oat_proxy_upstream_responses_total", Help: "Upstream responses by status class (2xx, 3xx, 4xx, 5xx).",
 		}, []string{"class"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "oat_proxy_bytes_total", Help: "Bytes from clients (in) and to clients (out).",
-		}, []string{"direction"}),
+			Name: "oat_proxy_bytes_total", Help: "Bytes from clients (in) and to clients (out), by kind: request and response bodies of intercepted requests, all a tunnel carries (tunnel).",
+		}, []string{"direction", "kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "oat_proxy_request_duration_seconds", Help: "Request latency by kind.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
@@ -128,12 +130,12 @@ func (m *Metrics) Upstream(status int) {
 }
 
 // Bytes implements Recorder.
-func (m *Metrics) Bytes(in, out int64) {
+func (m *Metrics) Bytes(kind string, in, out int64) {
 	if in > 0 {
-		m.bytes.WithLabelValues("in").Add(float64(in))
+		m.bytes.WithLabelValues("in", kind).Add(float64(in))
 	}
 	if out > 0 {
-		m.bytes.WithLabelValues("out").Add(float64(out))
+		m.bytes.WithLabelValues("out", kind).Add(float64(out))
 	}
 }
 

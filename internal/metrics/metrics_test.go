@@ -62,7 +62,9 @@ func TestRecorder(t *testing.T) {
 	m.Upstream(200)
 	m.Upstream(404)
 	m.Upstream(0)
-	m.Bytes(10, 2048)
+	m.Bytes("registry", 10, 2048)
+	m.Bytes("tunnel", 0, 5)
+	m.Bytes("tunnel", 7, 1)
 	m.Latency("blob", 30*time.Millisecond)
 	for _, tt := range []struct {
 		name   string
@@ -75,8 +77,10 @@ func TestRecorder(t *testing.T) {
 		{"2xx", testutil.ToFloat64(m.upstream.WithLabelValues("2xx")), 1},
 		{"4xx", testutil.ToFloat64(m.upstream.WithLabelValues("4xx")), 1},
 		{"no status", testutil.ToFloat64(m.upstream.WithLabelValues("other")), 1},
-		{"bytes in", testutil.ToFloat64(m.bytes.WithLabelValues("in")), 10},
-		{"bytes out", testutil.ToFloat64(m.bytes.WithLabelValues("out")), 2048},
+		{"bytes in", testutil.ToFloat64(m.bytes.WithLabelValues("in", "registry")), 10},
+		{"bytes out", testutil.ToFloat64(m.bytes.WithLabelValues("out", "registry")), 2048},
+		{"tunnel bytes in", testutil.ToFloat64(m.bytes.WithLabelValues("in", "tunnel")), 7},
+		{"tunnel bytes out", testutil.ToFloat64(m.bytes.WithLabelValues("out", "tunnel")), 6},
 	} {
 		if tt.got != tt.expect {
 			t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.expect)

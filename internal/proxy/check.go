@@ -42,10 +42,26 @@ type stateKey struct{}
 // serveHub serves one request inside a tunnel to host, an intercepted
 // host in canonical form: it is checked, then refused or sent upstream.
 func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
+	in := &countingReader{ReadCloser: http.NoBody}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &stallReader{ReadCloser: r.Body, rc: http.NewResponseController(w), d: p.limits.Stall}
+		in.ReadCloser = r.Body
+		r.Body = &stallReader{ReadCloser: in, rc: http.NewResponseController(w), d: p.limits.Stall}
 	}
+	out := &countingWriter{ResponseWriter: w}
+	w = out
 	st, rp := p.check(host, r)
+	if p.cfg.Metrics != nil {
+		defer func() {
+			kind := "other"
+			switch {
+			case st != nil && st.entry.Kind != "":
+				kind = st.entry.Kind
+			case rp != nil && rp.kind != "":
+				kind = rp.kind
+			}
+			p.cfg.Metrics.Bytes(kind, in.n, out.n)
+		}()
+	}
 	if rp != nil {
 		if r.ContentLength != 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			rp.closeAfter = true
@@ -59,8 +75,13 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 
 // check brings r to its canonical form, classifies it and decides. A nil
 // reply sends it upstream.
-func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
+func (p *Proxy) check(host string, r *http.Request) (_ *state, rp *reply) {
 	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
+	defer func() {
+		if rp != nil {
+			rp.kind = entry.Kind // for the bytes it answers with
+		}
+	}()
 	if desk, why := desktop.UserAgent(r.UserAgent()); desk {
 		entry.Desktop = why
 		p.desktopOnce(r.RemoteAddr, why)
@@ -109,6 +130,8 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	}
 	st := &state{entry: entry, holder: who.holder, kind: req.Kind, download: req.BlobDownload}
 	switch {
+	case who.unseen && p.cfg.Inject && req.Kind == registry.KindRegistry && err == nil:
+		return p.reissue(r, req, st)
 	case who.unseen:
 		// Docker Hub answers a token it does not know with its challenge;
 		// so does the proxy for one it did not see issued, and the client

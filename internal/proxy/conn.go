@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -93,12 +94,23 @@ func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 		ln.conn = &remoteAddrConn{Conn: conn, remote: r.RemoteAddr, closed: ln}
 		srv := p.Server()
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
+		closed := make(chan struct{})
+		var once sync.Once
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
 			if s == http.StateClosed {
 				ln.Close()
+				once.Do(func() { close(closed) })
 			}
 		}
+		p.conns.addServer(srv)
+		defer p.conns.removeServer(srv)
 		_ = srv.Serve(ln)
+		if ln.accepted.Load() {
+			// Serve returns at once when Shutdown closes ln; the request
+			// in flight is still being served: the connection is closed
+			// (deferred above) only once it is done.
+			<-closed
+		}
 	}}
 }
 
@@ -146,15 +158,16 @@ func (c *remoteAddrConn) RemoteAddr() net.Addr { return addrString(c.remote) }
 
 // connListener accepts one connection, then waits for it to close.
 type connListener struct {
-	conn net.Conn
-	once sync.Once
-	shut sync.Once
-	done chan struct{}
+	conn     net.Conn
+	once     sync.Once
+	shut     sync.Once
+	done     chan struct{}
+	accepted atomic.Bool
 }
 
 func (l *connListener) Accept() (net.Conn, error) {
 	var c net.Conn
-	l.once.Do(func() { c = l.conn })
+	l.once.Do(func() { c = l.conn; l.accepted.Store(true) })
 	if c != nil {
 		return c, nil
 	}
@@ -222,7 +235,10 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			s := &slotConn{Conn: c}
+			s.release = func() { l.p.conns.removeClient(s); <-l.slots }
+			l.p.conns.addClient(s)
+			return s, nil
 		default:
 			l.p.rejected.Add(1)
 			go l.p.tooMany(c)
@@ -259,15 +275,20 @@ type halfCloser interface {
 
 // CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
 // for TCP connections.
-func (c *slotConn) CloseWrite() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
+func (c *slotConn) CloseWrite() error { return closeWrite(c.Conn) }
+func (c *slotConn) CloseRead() error  { return closeRead(c.Conn) }
+
+// closeWrite closes c's writing half, or all of it if it has no halves.
+func closeWrite(c net.Conn) error {
+	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseWrite()
 	}
 	return c.Close()
 }
 
-func (c *slotConn) CloseRead() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
+// closeRead closes c's reading half, or all of it if it has no halves.
+func closeRead(c net.Conn) error {
+	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseRead()
 	}
 	return c.Close()

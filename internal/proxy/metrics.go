@@ -11,7 +11,7 @@ type Recorder interface {
 	Request(kind, decision, host string)
 	Denial(label, reason string)
 	Upstream(status int)
-	Bytes(in, out int64)
+	Bytes(kind string, in, out int64)
 	Latency(kind string, d time.Duration)
 }
 

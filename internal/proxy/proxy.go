@@ -63,7 +63,9 @@ type Proxy struct {
 	audit    *auditLog
 	log      *slog.Logger
 	rejected atomic.Int64
-	sent     redirects // the CDN hosts clients were redirected to
+	sent     redirects  // the CDN hosts clients were redirected to
+	own      ownBearers // bearer tokens the proxy asked for itself
+	conns    conns      // what Shutdown waits for
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
@@ -185,7 +187,14 @@ func (p *Proxy) upstreamAddr(addr string) string {
 
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
-	return (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	c, err := (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	if err != nil {
+		return nil, err
+	}
+	t := &tunnelConn{Conn: c, rec: p.cfg.Metrics, conns: &p.conns}
+	t.touch()
+	p.conns.addTunnel(t)
+	return t, nil
 }
 
 // onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's
@@ -221,7 +230,8 @@ type reply struct {
 	code, msg  string
 	detail     any
 	header     http.Header
-	closeAfter bool // the client's body was not read
+	closeAfter bool   // the client's body was not read
+	kind       string // the request's kind, once classified
 	// phrase puts the message in the status line's reason phrase too,
 	// for a client that prints the status line and nothing else.
 	phrase bool

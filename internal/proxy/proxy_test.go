@@ -76,6 +76,25 @@ type fixture struct {
 	audit  *lockedBuffer
 	p      *Proxy
 	client *http.Transport // through the proxy, trusting its CA
+	cfg    Config          // the proxy's, for replicas
+	pool   *x509.CertPool  // what clients trust
+}
+
+// replica starts another proxy with the fixture's configuration (its own
+// audit log), in front of the same hub, and returns a client through it.
+func (f *fixture) replica(t *testing.T) (*http.Transport, *lockedBuffer) {
+	t.Helper()
+	cfg := f.cfg
+	audit := &lockedBuffer{}
+	cfg.Audit = audit
+	p := New(cfg)
+	srv := httptest.NewUnstartedServer(p)
+	srv.Config = p.Server()
+	srv.Listener = p.Listener(srv.Listener)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	proxyURL, _ := url.Parse(srv.URL)
+	return &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: f.pool}}, audit
 }
 
 func setup(t *testing.T, deny bool) *fixture {
@@ -112,6 +131,7 @@ type options struct {
 	inject   bool
 	cdnHost  string   // the hub's CDN host (standin.CDNHost if empty)
 	public   []string // the hub's public repositories besides library/*
+	metrics  Recorder // nil: none
 }
 
 func setupWith(t *testing.T, o options) *fixture {
@@ -144,7 +164,8 @@ func setupWith(t *testing.T, o options) *fixture {
 	if o.audit != nil {
 		w = o.audit
 	}
-	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject})
+	cfg := Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject, Metrics: o.metrics}
+	p := New(cfg)
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config = p.Server()
 	srv.Listener = p.Listener(srv.Listener)
@@ -156,7 +177,7 @@ func setupWith(t *testing.T, o options) *fixture {
 	pool.AddCert(ca.Cert)
 	pool.AppendCertsFromPEM(hub.CACertPEM())
 	proxyURL, _ := url.Parse(srv.URL)
-	return &fixture{hub: hub, ca: ca, proxy: srv, audit: audit, p: p,
+	return &fixture{hub: hub, ca: ca, proxy: srv, audit: audit, p: p, cfg: cfg, pool: pool,
 		client: &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 

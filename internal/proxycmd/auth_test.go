@@ -27,7 +27,7 @@ func TestProxySecretRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inst.stop()
+	defer inst.stop(0)
 	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "reached") }))
 	defer target.Close()
 

@@ -89,6 +89,12 @@ func (c *cli) startAdmin(o serveOptions, inst *instance, ln net.Listener, src *t
 	h := admin.Handler(admin.Config{
 		Gatherer: m.Registry(),
 		Ready: []admin.Check{
+			{Name: "serving", Run: func(context.Context) error {
+				if inst.draining.Load() {
+					return errors.New("shutting down")
+				}
+				return nil
+			}},
 			{Name: "token records", Run: func(context.Context) error {
 				if !src.Loaded() {
 					return errors.New("not read yet")

@@ -154,7 +154,7 @@ func TestVaultFromSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inst.stop()
+	defer inst.stop(0)
 	admin := "http://" + inst.adminAddr
 
 	if code, body := fetch(t, admin+"/healthz"); code != 200 {
@@ -262,7 +262,7 @@ func TestCADir(t *testing.T) {
 	if ca != nil && string(files[proxy.CACertFile]) == readAll(t, ca.CertPath) {
 		t.Errorf("the configuration directory's CA is the mounted one")
 	}
-	inst.stop()
+	inst.stop(0)
 	if matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "oat-proxy-ca-*", proxy.CAKeyFile)); len(matches) > 0 {
 		for _, m := range matches {
 			if b, _ := os.ReadFile(m); string(b) == string(files[proxy.CAKeyFile]) {
@@ -298,5 +298,85 @@ func TestAdminListenLoopback(t *testing.T) {
 	_, err := c.start(serveOptions{upstreams: upstreams{}, fleet: fleetOptions{adminListen: "0.0.0.0:0"}}, "127.0.0.1:0", "", slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "other hosts could reach it") {
 		t.Fatalf("--admin-listen 0.0.0.0:0 without --allow-remote: %v", err)
+	}
+}
+
+// TestStopDrains: while stop drains, /readyz fails (Kubernetes stops
+// sending clients), a tunnel carrying nothing is closed once quiet, and
+// stop returns long before its timeout.
+func TestStopDrains(t *testing.T) {
+	t.Parallel()
+	tok := oat.Token{Org: "acme", Label: "ci", Secret: "dckr_oat_drainDRAINdrainDRAINdrainDRA", Active: true}
+	vaults := newSecretDir(t, map[string][]byte{"oat.vault": vaultImage(t, "drain passphrase", tok)})
+	passes := newSecretDir(t, map[string][]byte{"passphrase": []byte("drain passphrase")})
+	env := map[string]string{"OAT_HOME": t.TempDir(), passphrase.EnvFile: passes.path("passphrase"), "OAT_CACHE": "off"}
+	c := &cli{Options: Options{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Now: time.Now, Reload: make(chan os.Signal)}, ctx: context.Background()}
+	o := serveOptions{upstreams: upstreams{"registry-1.docker.io": "127.0.0.1:1", "auth.docker.io": "127.0.0.1:1"},
+		fleet: fleetOptions{vault: vaults.path("oat.vault"), adminListen: "127.0.0.1:0"}}
+	var logs syncBuffer
+	inst, err := c.start(o, "127.0.0.1:0", "", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := "http://" + inst.adminAddr
+	waitFor(t, admin+"/readyz", "serving: ok")
+
+	// A tunnel to a listener of the test's, open and quiet.
+	target, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	go func() {
+		for {
+			c, err := target.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	conn, err := net.Dial("tcp", inst.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "CONNECT "+target.Addr().String()+" HTTP/1.1\r\nHost: "+target.Addr().String()+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	if n, err := conn.Read(buf); err != nil || !strings.Contains(string(buf[:n]), " 200 ") {
+		t.Fatalf("CONNECT: %q %v", buf[:n], err)
+	}
+
+	const timeout = 20 * time.Second
+	start := time.Now()
+	stopped := make(chan struct{})
+	go func() { inst.stop(timeout); close(stopped) }()
+	deadline := time.Now().Add(proxy.TunnelQuiet)
+	for {
+		code, body := fetch(t, admin+"/readyz")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "serving: shutting down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz while draining: %d %q", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		t.Fatal("stop did not return")
+	}
+	if took := time.Since(start); took > proxy.TunnelQuiet+3*time.Second {
+		t.Errorf("stop took %v with one quiet tunnel", took)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Read(buf); err == nil {
+		t.Error("the quiet tunnel is still open after stop")
+	}
+	if !strings.Contains(logs.String(), "closed_in_flight=0") {
+		t.Errorf("stop forced connections:\n%s", logs.String())
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/proxyauth"
-	"github.com/oatkit/oat/internal/redact"
 )
 
 func (c *cli) runCommand() *command.Command {
@@ -55,13 +54,13 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	if c.Getenv("OAT_DEBUG") == "1" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level})))
+	log := newLogger(c.Stderr, logText, level)
 	secret := proxyauth.New()
 	inst, err := c.start(o, "127.0.0.1:0", secret, log)
 	if err != nil {
 		return err
 	}
-	defer inst.stop()
+	defer inst.stop(0)
 	bundle, err := c.bundle()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
-	"github.com/oatkit/oat/internal/redact"
 	"github.com/oatkit/oat/internal/version"
 )
 
@@ -32,6 +32,11 @@ const EnvListen = "OAT_PROXY_LISTEN"
 // DefaultListen is where the proxy listens unless told otherwise.
 const DefaultListen = "127.0.0.1:3128"
 
+// DefaultShutdownTimeout is how long serve drains on SIGTERM: within
+// Kubernetes' default termination grace period of 30 s, with time to spare
+// for the process to exit.
+const DefaultShutdownTimeout = 25 * time.Second
+
 func (c *cli) serveCommand() *command.Command {
 	return &command.Command{
 		Name:  "serve",
@@ -40,7 +45,10 @@ func (c *cli) serveCommand() *command.Command {
 checks each request against the scopes of the token whose secret the client
 sent, refuses an out-of-scope one with a registry error before anything is
 sent upstream, and tunnels every other host untouched. It prints
-HTTPS_PROXY=… for clients on stdout. SIGHUP reads the token records again.
+HTTPS_PROXY=… for clients on stdout and logs on stderr. SIGHUP reads the
+token records again. SIGTERM or SIGINT stops it: it stops accepting, lets
+requests and tunnels in flight finish for up to --shutdown-timeout, closes
+the rest and exits.
 
 It listens on loopback only, unless --allow-remote is given too; a Unix
 socket (unix:PATH) is made 0600, for clients of the same user.`,
@@ -49,6 +57,9 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			o.register(fs)
 			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
+			o.logFormat = logAuto
+			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM or SIGINT, stop accepting and let requests and tunnels in flight finish for at most `DURATION`, then close the rest (within Kubernetes' default 30s grace period)")
+			fs.Var(&o.logFormat, "log-format", "log on stderr as `FORMAT`: text, json (one object per line), or auto: json unless stderr is a terminal")
 			o.fleet.register(fs)
 			return func(args []string) error {
 				if err := errors.Join(command.NoArgs(args), o.check()); err != nil {
@@ -67,13 +78,18 @@ type serveOptions struct {
 	inject, noAuth    bool
 	maxConns          int
 	upstreams         upstreams
-	fleet             fleetOptions // serve's only
+	fleet             fleetOptions  // serve's only
+	logFormat         logFormat     // serve's only
+	shutdownTimeout   time.Duration // serve's only; run's proxy stops when CMD has
 }
 
 // check refuses flag values that make no sense.
 func (o *serveOptions) check() error {
 	if o.maxConns < 1 {
 		return command.Usagef("--max-conns %d: give at least 1", o.maxConns)
+	}
+	if o.shutdownTimeout < 0 {
+		return command.Usagef("--shutdown-timeout %v: give 0 or more", o.shutdownTimeout)
 	}
 	return nil
 }
@@ -117,7 +133,7 @@ func (c *cli) listenAddr(flagValue string) string {
 }
 
 func (c *cli) serve(o serveOptions) error {
-	log := slog.New(redact.Handler(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	log := newLogger(c.Stderr, o.logFormat, slog.LevelInfo)
 	var secret string
 	switch {
 	case o.inject && o.noAuth:
@@ -142,11 +158,11 @@ func (c *cli) serve(o serveOptions) error {
 	fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", inst.addr)
 	select {
 	case err := <-inst.errc:
-		inst.stop()
+		inst.stop(0)
 		return err
 	case <-c.ctx.Done():
 	}
-	inst.stop()
+	inst.stop(o.shutdownTimeout)
 	return nil
 }
 
@@ -154,6 +170,7 @@ func (c *cli) serve(o serveOptions) error {
 type instance struct {
 	addr    string
 	srv     *http.Server
+	proxy   *proxy.Proxy
 	errc    chan error
 	log     *slog.Logger
 	done    []func()
@@ -161,6 +178,8 @@ type instance struct {
 
 	// adminAddr is where the admin listener listens ("" if none).
 	adminAddr string
+	// draining is set once stop begins: /readyz fails from then on.
+	draining atomic.Bool
 }
 
 // start opens everything the proxy needs and serves on addr; with a
@@ -206,7 +225,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 	}
 	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
 		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log, Metrics: inst.recorder()})
-	inst.srv = p.Server()
+	inst.srv, inst.proxy = p.Server(), p
 	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if secret != "" {
 		inst.srv.Handler = proxyauth.Require(secret, inst.srv.Handler)
@@ -273,16 +292,26 @@ func (i *instance) recorder() proxy.Recorder {
 	return i.metrics
 }
 
-// stop shuts the server down, letting requests in flight finish for a
-// while.
-func (i *instance) stop() {
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// stop shuts the proxy down: it stops accepting, lets requests and
+// tunnels in flight finish for at most timeout (a second if zero), then
+// closes what is left.
+func (i *instance) stop(timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	i.draining.Store(true)
+	start := time.Now()
+	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if open := i.proxy.Open(); open > 0 {
+		i.log.Info("oat-proxy stopping: letting what is in flight finish", "connections", open, "timeout", timeout.String())
+	}
 	if err := i.srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		_ = i.srv.Close()
 	}
+	forced, _ := i.proxy.Shutdown(shutdown)
 	i.release()
-	i.log.Info("oat-proxy stopped")
+	i.log.Info("oat-proxy stopped", "after", time.Since(start).Round(time.Millisecond).String(), "closed_in_flight", forced)
 }
 
 func (i *instance) release() {

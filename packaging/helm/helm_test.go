@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -307,6 +308,10 @@ func TestTemplateService(t *testing.T) {
 		t.Fatalf("containers: %d", len(d.Spec.Template.Spec.Containers))
 	}
 	checkProxyContainer(t, d.Spec.Template.Spec.Containers[0], "0.0.0.0:3128")
+	checkShutdown(t, d.Spec.Template.Spec)
+	if a := o.services[0].Spec.SessionAffinity; a != corev1.ServiceAffinityClientIP {
+		t.Errorf("service sessionAffinity %q, want ClientIP", a)
+	}
 
 	np := o.networkPolicies[0]
 	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) || len(np.Spec.Ingress) != 1 {
@@ -324,6 +329,30 @@ func TestTemplateService(t *testing.T) {
 		t.Errorf("PDB: %+v", o.pdbs[0].Spec)
 	}
 	checkExpiryAlert(t, o.rules[0])
+}
+
+// checkShutdown: the proxy drains for less than the pod's grace period,
+// and logs JSON.
+func checkShutdown(t *testing.T, spec corev1.PodSpec) {
+	t.Helper()
+	c := spec.Containers[0]
+	var drain time.Duration
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--shutdown-timeout="); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("%s: %v", a, err)
+			}
+			drain = d
+		}
+	}
+	grace := spec.TerminationGracePeriodSeconds
+	if drain == 0 || grace == nil || drain >= time.Duration(*grace)*time.Second {
+		t.Errorf("--shutdown-timeout %v, terminationGracePeriodSeconds %v: the drain must end first", drain, grace)
+	}
+	if !slices.Contains(c.Args, "--log-format=json") {
+		t.Errorf("args %v lack --log-format=json", c.Args)
+	}
 }
 
 func checkExpiryAlert(t *testing.T, r *prometheusRule) {

@@ -7,7 +7,7 @@
 // The test binary re-executes itself inside that namespace (a private mount
 // namespace binds a hosts file over /etc/hosts there), so every process the
 // tests start — dockerd, the docker CLI, the helper — sees the same world.
-// It needs root, dockerd (Debian docker.io), docker-registry, ip, unshare
+// It needs root, dockerd (Debian docker.io), docker-registry, haproxy, ip, unshare
 // and nsenter; `make e2e` installs what is missing.
 package e2e
 
@@ -110,7 +110,7 @@ func preflight() error {
 		return errors.New("the end-to-end suite needs root (network namespaces, dockerd); run it as root, through make e2e")
 	}
 	var missing []string
-	for _, tool := range []string{"dockerd", "docker", "docker-registry", "ip", "unshare", "nsenter", "go"} {
+	for _, tool := range []string{"dockerd", "docker", "docker-registry", "haproxy", "ip", "unshare", "nsenter", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, tool)
 		}

@@ -44,6 +44,8 @@ args:
   - --vault=/etc/oat-proxy/vault/{{ .root.Values.secrets.vault.key }}
   - --ca-dir=/etc/oat-proxy/ca
   - --admin-listen=0.0.0.0:{{ .root.Values.proxy.adminPort }}
+  - --shutdown-timeout={{ .root.Values.proxy.shutdownTimeout }}
+  - --log-format={{ .root.Values.proxy.logFormat }}
   {{- if .root.Values.proxy.denyOtherHosts }}
   - --deny-other-hosts
   {{- end }}
