@@ -238,24 +238,18 @@ func (c *slotConn) Close() error {
 	return c.Conn.Close()
 }
 
-// halfCloser is a connection that closes one way at a time (TCP).
-type halfCloser interface {
-	CloseWrite() error
-	CloseRead() error
-}
-
 // CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
-// for TCP connections.
+// for TCP connections, through the wrappers between (a metric's).
 func (c *slotConn) CloseWrite() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
-		return hc.CloseWrite()
+	if tcp := plainTCP(c.Conn); tcp != nil {
+		return tcp.CloseWrite()
 	}
 	return c.Close()
 }
 
 func (c *slotConn) CloseRead() error {
-	if hc, ok := c.Conn.(halfCloser); ok {
-		return hc.CloseRead()
+	if tcp := plainTCP(c.Conn); tcp != nil {
+		return tcp.CloseRead()
 	}
 	return c.Close()
 }

@@ -184,7 +184,11 @@ func (p *Proxy) upstreamAddr(addr string) string {
 
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
-	return (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	c, err := (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	if tcp, ok := c.(*net.TCPConn); ok {
+		return tunnelConn{tcp}, nil
+	}
+	return c, err
 }
 
 // onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's
