@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -112,11 +115,29 @@ func (p *Proxy) newUpstream() *httputil.ReverseProxy {
 			pr.Out.Host = pr.Out.URL.Host
 		},
 		Transport:      p.tr,
+		BufferPool:     &bufferPool{},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       log.New(io.Discard, "", 0),
 	}
 }
+
+// copyBufSize is the size of the buffers responses are copied through:
+// two TLS records.
+const copyBufSize = 32 << 10
+
+// bufferPool lends the reverse proxy its copy buffers, instead of a new
+// one for every response.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, copyBufSize)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // remoteAddrConn reports the client's address as the proxy saw it.
 type remoteAddrConn struct {
@@ -199,6 +220,30 @@ type capListener struct {
 	net.Listener
 	p     *Proxy
 	slots chan struct{}
+	peak  atomic.Int64 // the most connections open at once since none were
+}
+
+// burstConns is how many connections at once make a burst: when the last
+// of them closes, the proxy lets go of what it held for them.
+const burstConns = 64
+
+// release gives a connection's slot back; the last of a burst frees what
+// the burst left behind.
+func (l *capListener) release() {
+	<-l.slots
+	if len(l.slots) == 0 && l.peak.Load() >= burstConns && l.peak.Swap(0) >= burstConns {
+		go l.p.afterBurst()
+	}
+}
+
+// afterBurst closes the idle upstream connections a burst of clients
+// opened and returns the memory their buffers held to the OS, so that a
+// proxy that served hundreds of connections goes back to its resting
+// size instead of keeping the heap of its busiest moment.
+func (p *Proxy) afterBurst() {
+	p.tr.CloseIdleConnections()
+	runtime.GC() // the buffer pool's victims, freed by the next
+	debug.FreeOSMemory()
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
@@ -209,7 +254,10 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			if n := int64(len(l.slots)); n > l.peak.Load() {
+				l.peak.Store(n)
+			}
+			return &slotConn{Conn: c, release: l.release}, nil
 		default:
 			l.p.rejected.Add(1)
 			go l.p.tooMany(c)
