@@ -484,8 +484,11 @@ func (b *bench) smallRequests(e *env) error {
 			}
 		}
 	}
-	per := total / b.rounds / clients
-	for range b.rounds {
+	// Short rounds, many of them, so that a busy moment falls on both
+	// routes alike.
+	const headRounds = 20
+	per := max(1, total/headRounds/clients)
+	for range headRounds {
 		for i := range routes {
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -670,28 +673,36 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+?)-\d+\s+\d+\s+([\d.]+) ns/op\
 // policy runs the policy benchmarks of package proxy: the decision
 // (5) and the whole check as tokens and repositories grow (7).
 func (b *bench) policy() error {
-	fmt.Fprintln(b.out, "## policy: go test -run '^$' -bench 'Decision|CheckGrowth' -benchmem ./internal/proxy/")
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Decision|CheckGrowth", "-benchmem", "./internal/proxy/")
+	fmt.Fprintln(b.out, "## policy: go test -run '^$' -bench 'Decision|CheckGrowth' -benchmem -count 5 ./internal/proxy/ (medians)")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "Decision|CheckGrowth", "-benchmem", "-count", "5", "./internal/proxy/")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("go test -bench: %w\n%s", err, out)
 	}
-	ns := map[string]float64{}
+	// The median of the five runs of each.
+	runs := map[string][]float64{}
 	allocs := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
-			ns[m[1]], _ = strconv.ParseFloat(m[2], 64)
-			allocs[m[1]], _ = strconv.Atoi(m[4])
+			v, _ := strconv.ParseFloat(m[2], 64)
+			runs[m[1]] = append(runs[m[1]], v)
+			a, _ := strconv.Atoi(m[4])
+			allocs[m[1]] = max(allocs[m[1]], a)
 		}
+	}
+	ns := map[string]float64{}
+	for k, v := range runs {
+		slices.Sort(v)
+		ns[k] = v[len(v)/2]
 	}
 	d, ok := ns["Decision"]
 	if !ok {
 		return fmt.Errorf("no BenchmarkDecision in:\n%s", out)
 	}
 	if b.want("policy") {
-		b.add("5. policy decision, 50 repositories in the token", fmt.Sprintf("%.0f ns/op", d), "≤ 2000 ns/op", d <= 2000)
+		b.add("5. policy decision, 50 repositories in the token", fmt.Sprintf("%.0f ns/op (runs: %.0f)", d, runs["Decision"]), "≤ 2000 ns/op", d <= 2000)
 		b.add("5. policy decision allocations", fmt.Sprintf("%d allocs/op", allocs["Decision"]), "≤ 2", allocs["Decision"] <= 2)
 	}
 	if !b.want("growth") {
@@ -747,7 +758,9 @@ func (b *bench) growthRSS() error {
 				for j := range r {
 					repos = append(repos, fmt.Sprintf("acme/t%d-r%d", i, j))
 				}
-				toks = append(toks, vaultToken{label: fmt.Sprintf("t%d", i), secret: fmt.Sprintf("dckr_oat_Growth%04d%04dxxxxxxxxxxxxxx", t, i), flags: []string{"--pull", strings.Join(repos, ",")}})
+				tok := vaultToken{label: fmt.Sprintf("t%d", i), secret: fmt.Sprintf("dckr_oat_Growth%04d%04d%02dxxxxxxxxxxxx", t, i, r), flags: []string{"--pull", strings.Join(repos, ",")}}
+				toks = append(toks, tok)
+				h.AddToken(standin.Token{Org: "acme", Label: tok.label, Secret: tok.secret, Pull: repos})
 			}
 			dir := mkdir(filepath.Join(b.dir, fmt.Sprintf("growth-%d-%d", t, r)))
 			venv, err := vault(b.bin, dir, toks)
@@ -764,7 +777,7 @@ func (b *bench) growthRSS() error {
 				return err
 			}
 			tr := rt.transport()
-			_, err = token(&http.Client{Transport: tr}, toks[t-1].secret, "repository:acme/t0-r0:pull")
+			_, err = token(&http.Client{Transport: tr}, toks[t-1].secret, fmt.Sprintf("repository:acme/t%d-r0:pull", t-1))
 			tr.CloseIdleConnections()
 			time.Sleep(200 * time.Millisecond)
 			rss[[2]int{t, r}] = status(p.pid(), "VmRSS")
