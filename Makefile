@@ -20,7 +20,7 @@ TOOLS := $(CURDIR)/.tools
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy fuzz lint vuln generate package demo clean
+.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy bench-crane fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,11 +59,16 @@ check-package: package $(TOOLS)/actionlint ## the packaging checks of e2e alone:
 	scripts/install-e2e-deps
 	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -v ./test/packaging/
 
-bench: build ## whole-process timings of the helper (and, as root, of the helpers people use today)
+bench: build ## whole-process timings of the helper (and, as root, of the helpers people use today), then bench-proxy
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-e2e-deps; fi
 	scripts/bench
+	$(MAKE) --no-print-directory bench-proxy
 
-bench-proxy: build $(TOOLS)/crane ## crane pulling a 1 GiB layer direct vs through oat-proxy (root, like e2e)
+bench-proxy: build ## oat-proxy vs a direct connection vs mitmproxy, the issue's figures and targets (OAT_BENCH_SCALE=16 for a quick run; as root, installs mitmproxy)
+	@if [ "$$(id -u)" = 0 ]; then scripts/install-e2e-deps; fi
+	$(GO) run ./bench/proxy --bin $(BIN)
+
+bench-crane: build $(TOOLS)/crane ## crane pulling a 1 GiB layer direct vs through oat-proxy in the e2e namespace (root, like e2e)
 	scripts/install-e2e-deps
 	OAT_E2E_BENCH=1 PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v -run TestProxyThroughput ./test/e2e/
 

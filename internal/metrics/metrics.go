@@ -170,6 +170,10 @@ type countedConn struct {
 	once sync.Once
 }
 
+// WrappedConn is the connection counted, so that a tunnel can reach the
+// TCP connection beneath.
+func (c *countedConn) WrappedConn() net.Conn { return c.Conn }
+
 func (c *countedConn) Close() error {
 	c.once.Do(c.g.Dec)
 	return c.Conn.Close()

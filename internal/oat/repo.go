@@ -74,9 +74,13 @@ func Namespace(repo string) string {
 }
 
 // MatchRepo reports whether pattern ("acme/app" or "acme/*") covers repo.
+// It allocates nothing and reads each string once: the policy runs it for
+// every scope of a token on every request.
 func MatchRepo(pattern, repo string) bool {
 	if ns, ok := strings.CutSuffix(pattern, "/*"); ok {
-		return Namespace(repo) == ns && strings.Contains(repo, "/")
+		// repo's namespace (before its first slash) is ns, and it has a
+		// slash: repo starts with "ns/", and ns holds no slash.
+		return len(repo) > len(ns) && repo[len(ns)] == '/' && repo[:len(ns)] == ns && strings.IndexByte(ns, '/') < 0
 	}
 	return pattern == repo
 }

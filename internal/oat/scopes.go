@@ -93,10 +93,8 @@ func (s Scopes) Allows(repo, action string, public bool) bool {
 		return true
 	}
 	for _, rs := range s.Repos {
-		if !MatchRepo(rs.Repo, repo) {
-			continue
-		}
-		if (action == hub.ActionPull && rs.Pull) || (action == hub.ActionPush && rs.Push) {
+		// The cheap test first: most scopes are of other repositories.
+		if ((action == hub.ActionPull && rs.Pull) || (action == hub.ActionPush && rs.Push)) && MatchRepo(rs.Repo, repo) {
 			return true
 		}
 	}

@@ -82,5 +82,5 @@ func (c *tunnelConn) Close() error {
 
 // CloseWrite and CloseRead keep the tunnel's half-close, which goproxy
 // uses for TCP connections.
-func (c *tunnelConn) CloseWrite() error { return closeWrite(c.Conn) }
-func (c *tunnelConn) CloseRead() error  { return closeRead(c.Conn) }
+func (c *tunnelConn) CloseWrite() error { return closeWrite(c.Conn, c) }
+func (c *tunnelConn) CloseRead() error  { return closeRead(c.Conn, c) }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,11 +129,29 @@ func (p *Proxy) newUpstream() *httputil.ReverseProxy {
 			pr.Out.Host = pr.Out.URL.Host
 		},
 		Transport:      p.tr,
+		BufferPool:     &bufferPool{},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       log.New(io.Discard, "", 0),
 	}
 }
+
+// copyBufSize is the size of the buffers responses are copied through:
+// two TLS records.
+const copyBufSize = 32 << 10
+
+// bufferPool lends the reverse proxy its copy buffers, instead of a new
+// one for every response.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, copyBufSize)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // remoteAddrConn reports the client's address as the proxy saw it, and
 // closes its listener when it is closed.
@@ -225,6 +245,30 @@ type capListener struct {
 	net.Listener
 	p     *Proxy
 	slots chan struct{}
+	peak  atomic.Int64 // the most connections open at once since none were
+}
+
+// burstConns is how many connections at once make a burst: when the last
+// of them closes, the proxy lets go of what it held for them.
+const burstConns = 64
+
+// release gives a connection's slot back; the last of a burst frees what
+// the burst left behind.
+func (l *capListener) release() {
+	<-l.slots
+	if len(l.slots) == 0 && l.peak.Load() >= burstConns && l.peak.Swap(0) >= burstConns {
+		go l.p.afterBurst()
+	}
+}
+
+// afterBurst closes the idle upstream connections a burst of clients
+// opened and returns the memory their buffers held to the OS, so that a
+// proxy that served hundreds of connections goes back to its resting
+// size instead of keeping the heap of its busiest moment.
+func (p *Proxy) afterBurst() {
+	p.tr.CloseIdleConnections()
+	runtime.GC() // the buffer pool's victims, freed by the next
+	debug.FreeOSMemory()
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
@@ -235,8 +279,11 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
+			if n := int64(len(l.slots)); n > l.peak.Load() {
+				l.peak.Store(n)
+			}
 			s := &slotConn{Conn: c}
-			s.release = func() { l.p.conns.removeClient(s); <-l.slots }
+			s.release = func() { l.p.conns.removeClient(s); l.release() }
 			l.p.conns.addClient(s)
 			return s, nil
 		default:
@@ -267,31 +314,39 @@ func (c *slotConn) Close() error {
 	return c.Conn.Close()
 }
 
-// halfCloser is a connection that closes one way at a time (TCP).
+// CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
+// for TCP connections, through the wrappers between (a metric's).
+func (c *slotConn) CloseWrite() error { return closeWrite(c.Conn, c) }
+func (c *slotConn) CloseRead() error  { return closeRead(c.Conn, c) }
+
+// halfCloser is a connection that closes one way at a time (a Unix socket).
 type halfCloser interface {
 	CloseWrite() error
 	CloseRead() error
 }
 
-// CloseWrite and CloseRead keep a tunnel's half-close, as goproxy does
-// for TCP connections.
-func (c *slotConn) CloseWrite() error { return closeWrite(c.Conn) }
-func (c *slotConn) CloseRead() error  { return closeRead(c.Conn) }
-
-// closeWrite closes c's writing half, or all of it if it has no halves.
-func closeWrite(c net.Conn) error {
+// closeWrite closes the writing half of the connection c is or wraps, or
+// whole when it has no halves.
+func closeWrite(c net.Conn, whole io.Closer) error {
+	if tcp := plainTCP(c); tcp != nil {
+		return tcp.CloseWrite()
+	}
 	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseWrite()
 	}
-	return c.Close()
+	return whole.Close()
 }
 
-// closeRead closes c's reading half, or all of it if it has no halves.
-func closeRead(c net.Conn) error {
+// closeRead closes the reading half of the connection c is or wraps, or
+// whole when it has no halves.
+func closeRead(c net.Conn, whole io.Closer) error {
+	if tcp := plainTCP(c); tcp != nil {
+		return tcp.CloseRead()
+	}
 	if hc, ok := c.(halfCloser); ok {
 		return hc.CloseRead()
 	}
-	return c.Close()
+	return whole.Close()
 }
 
 // Rejected is how many connections were refused past the cap.

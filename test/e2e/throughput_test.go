@@ -27,10 +27,10 @@ import (
 // CDN host, as Docker Hub does (the layer comes through a plain tunnel),
 // and once from one that serves it itself (the layer comes through the
 // proxy's MITM path, the worst case). It runs when OAT_E2E_BENCH is set
-// (make bench-proxy), as a measurement, not a pass/fail timing.
+// (make bench-crane), as a measurement, not a pass/fail timing.
 func TestProxyThroughput(t *testing.T) {
 	if os.Getenv("OAT_E2E_BENCH") == "" {
-		t.Skip("a measurement: run with OAT_E2E_BENCH=1 (make bench-proxy)")
+		t.Skip("a measurement: run with OAT_E2E_BENCH=1 (make bench-crane)")
 	}
 	checkIsolated(t)
 	size := int64(1 << 30)

@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/registry"
+)
+
+// benchTokens makes n tokens of org acme, each with pull on repos
+// repositories (acme/t<i>-r<j>).
+func benchTokens(tb testing.TB, n, repos int) []oat.Token {
+	tb.Helper()
+	out := make([]oat.Token, n)
+	for i := range out {
+		var pull []string
+		for j := range repos {
+			pull = append(pull, fmt.Sprintf("acme/t%d-r%d", i, j))
+		}
+		s, err := oat.NewScopes(pull, nil, false, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = oat.Token{Org: "acme", Label: fmt.Sprintf("t%d", i), Secret: fmt.Sprintf("dckr_oat_%032d", i), Scopes: s}
+	}
+	return out
+}
+
+const benchDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// BenchmarkDecision is the pure classifier and policy on a typical
+// registry request (a blob GET) with a token of 50 repositories, the one
+// asked for last among them.
+func BenchmarkDecision(b *testing.B) {
+	tok := benchTokens(b, 1, 50)[0]
+	r := httptest.NewRequest(http.MethodGet, "https://"+hub.RegistryHost+"/v2/acme/t0-r49/blobs/"+benchDigest, nil)
+	r.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := registry.Classify(hub.RegistryHost, r, nil)
+		if d := Check(tok, req, err); !d.Allow {
+			b.Fatal(d.Message)
+		}
+	}
+}
+
+// BenchmarkCheckGrowth is the proxy's whole check of a registry request
+// (canonical form, classification, whose bearer token it is, the policy)
+// as the tokens held and their repositories grow.
+func BenchmarkCheckGrowth(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		for _, repos := range []int{1, 50} {
+			b.Run(fmt.Sprintf("tokens=%d/repos=%d", n, repos), func(b *testing.B) {
+				toks := benchTokens(b, n, repos)
+				p := New(Config{Tokens: staticTokens(toks), Audit: io.Discard})
+				last := toks[n-1]
+				bearer := "eyJhbGciOiJFUzI1NiJ9.bench.c2ln"
+				p.tokens.remember(bearer, holder{ours: true, id: identityOf(last)}, time.Hour)
+				r := httptest.NewRequest(http.MethodGet, "https://"+hub.RegistryHost+fmt.Sprintf("/v2/acme/t%d-r%d/blobs/", n-1, repos-1)+benchDigest, nil)
+				r.Header.Set("Authorization", "Bearer "+bearer)
+				r.Header.Set("User-Agent", "docker/28.0.1 go/go1.23.6 git-commit/bbd0a17 kernel/6.1.0 os/linux arch/amd64")
+				b.ReportAllocs()
+				for b.Loop() {
+					st, rp := p.check(hub.RegistryHost, r)
+					if rp != nil || st.entry.Decision != "allowed" {
+						b.Fatalf("not allowed: %+v %+v", st, rp)
+					}
+				}
+			})
+		}
+	}
+}
