@@ -28,6 +28,7 @@ type state struct {
 	holder   holder
 	kind     registry.Kind
 	download bool // a blob GET, which Docker Hub answers with a redirect
+	cancel   context.CancelCauseFunc
 }
 
 type stateKey struct{}
@@ -46,7 +47,10 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 		rp.write(w)
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	st.cancel = cancel
+	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
 }
 
@@ -267,6 +271,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.entry.Upstream = resp.StatusCode
+	resp.Body = newUpstreamBody(resp.Body, p.limits.Stall, st.cancel)
 	if target := redirectTarget(resp); st.download && target != "" {
 		// The Location goes to the client untouched; only its host is
 		// kept (and logged): its query is a signature.
@@ -310,6 +315,10 @@ var errTokenTooLarge = errors.New("the token response is over 1 MiB")
 // error, 504 for a timeout, 502 otherwise, and an audit line.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	st, _ := r.Context().Value(stateKey{}).(*state)
+	var stalled stallError
+	if cause := context.Cause(r.Context()); errors.As(cause, &stalled) {
+		err = stalled
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		if st != nil {
 			st.entry.Reason += "; the client went away"

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -29,8 +31,10 @@ type Limits struct {
 	// tunnel's TLS handshake may take.
 	Header, Idle, Stall, Handshake time.Duration
 	// Upstream is how long the Hub may take to answer a request (its
-	// response header); its TLS handshake gets at most 15 s of it.
-	Upstream time.Duration
+	// response header); its TLS handshake gets at most 15 s of it. An
+	// answer's body gets Stall between bytes. Dial is how long a
+	// connection to the Hub, or to a tunnelled host, may take to open.
+	Upstream, Dial time.Duration
 }
 
 // Default limits.
@@ -56,6 +60,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Stall, 2*time.Minute)
 	def(&l.Handshake, 15*time.Second)
 	def(&l.Upstream, 2*time.Minute)
+	def(&l.Dial, 30*time.Second)
 	return l
 }
 
@@ -184,6 +189,45 @@ func (s *stallWriter) Write(b []byte) (int, error) {
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
 	return s.ResponseWriter.Write(b)
 }
+
+// upstreamBody cuts an answer's body that goes stall without a byte
+// arriving: it cancels the request with a stallError, which reads as a
+// timeout.
+type upstreamBody struct {
+	io.ReadCloser
+	d     time.Duration
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func newUpstreamBody(rc io.ReadCloser, d time.Duration, cancel context.CancelCauseFunc) *upstreamBody {
+	b := &upstreamBody{ReadCloser: rc, d: d}
+	b.timer = time.AfterFunc(d, func() {
+		b.fired.Store(true)
+		cancel(stallError{d})
+	})
+	b.timer.Stop()
+	return b
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.d)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Stop()
+	if err != nil && b.fired.Load() {
+		return n, stallError{b.d}
+	}
+	return n, err
+}
+
+// stallError is an answer from the Hub that stopped arriving.
+type stallError struct{ d time.Duration }
+
+func (e stallError) Error() string {
+	return fmt.Sprintf("its answer stopped arriving for %s", e.d)
+}
+
+func (stallError) Timeout() bool { return true }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -158,7 +158,7 @@ func (p *Proxy) tlsFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
 // upstreamTransport verifies upstream TLS, never uses HTTPS_PROXY, and
 // dials --upstream addresses for their hosts.
 func (p *Proxy) upstreamTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: p.limits.Dial, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -184,7 +184,7 @@ func (p *Proxy) upstreamAddr(addr string) string {
 
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
-	return (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	return (&net.Dialer{Timeout: p.limits.Dial}).Dial(network, p.upstreamAddr(addr))
 }
 
 // onRequest sees the plain HTTP requests (CONNECT tunnels to the Hub's

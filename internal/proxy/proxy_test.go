@@ -110,7 +110,8 @@ type options struct {
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
-	cdnHost  string // the hub's CDN host (standin.CDNHost if empty)
+	cdnHost  string              // the hub's CDN host (standin.CDNHost if empty)
+	roots    []*x509.Certificate // trusted upstream, besides the hub's CA
 }
 
 func setupWith(t *testing.T, o options) *fixture {
@@ -143,7 +144,11 @@ func setupWith(t *testing.T, o options) *fixture {
 	if o.audit != nil {
 		w = o.audit
 	}
-	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject})
+	roots := hub.CAPool()
+	for _, c := range o.roots {
+		roots.AddCert(c)
+	}
+	p := New(Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: roots, DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject})
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config = p.Server()
 	srv.Listener = p.Listener(srv.Listener)
