@@ -75,14 +75,13 @@ func respell(target string, ops []byte) string {
 			} else {
 				target = target[:q] + "/" + target[q:]
 			}
-		case op == 6:
-			// library/ games: add it to a one-part name, take it off, or
-			// double it.
-			switch rest := strings.TrimPrefix(target, "/v2/"); {
-			case strings.HasPrefix(rest, "library/") && pos%2 == 0:
-				target = "/v2/" + strings.TrimPrefix(rest, "library/")
-			default:
+		case op == 6 && strings.HasPrefix(target, "/v2/"):
+			// library/ games: add it to a one-part name, or take it off.
+			rest := target[len("/v2/"):]
+			if onepart(rest) {
 				target = "/v2/library/" + rest
+			} else if after, ok := strings.CutPrefix(rest, "library/"); ok && onepart(after) {
+				target = "/v2/" + after
 			}
 		case op == 7 && len(target) > 1:
 			i := 1 + pos%(len(target)-1)
@@ -92,6 +91,18 @@ func respell(target string, ops []byte) string {
 		}
 	}
 	return target
+}
+
+// onepart reports whether p, a registry path after /v2/, starts with a
+// one-part name: a component, then a route.
+func onepart(p string) bool {
+	_, after, ok := strings.Cut(p, "/")
+	for _, route := range []string{"manifests/", "blobs/", "tags/", "referrers/"} {
+		if ok && strings.HasPrefix(after, route) {
+			return true
+		}
+	}
+	return false
 }
 
 // FuzzEquivalentSpellings: a request the policy refuses in its plain
