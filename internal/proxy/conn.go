@@ -92,7 +92,7 @@ func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 			return
 		}
 		_ = client.SetDeadline(time.Time{})
-		ln := &connListener{conn: &remoteAddrConn{Conn: conn, remote: r.RemoteAddr}, done: make(chan struct{})}
+		ln := &connListener{conn: &remoteAddrConn{Conn: newFramedConn(conn, p.limits.MaxHeaderBytes), remote: r.RemoteAddr}, done: make(chan struct{})}
 		srv := p.Server()
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
 		srv.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -253,7 +253,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			return &slotConn{Conn: newFramedConn(c, l.p.limits.MaxHeaderBytes), release: func() { <-l.slots }}, nil
 		default:
 			l.p.rejected.Add(1)
 			go l.p.tooMany(c)
