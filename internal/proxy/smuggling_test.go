@@ -93,4 +93,3 @@ func checkRefused(t *testing.T, resp *http.Response, err error) {
 		t.Errorf("%s %q, want 400 and the connection closed", resp.Status, body)
 	}
 }
-
