@@ -48,9 +48,10 @@ build-darwin: ## macOS binaries with the Keychain backend (needs macOS and cgo)
 	@[ "$$(uname -s)" = Darwin ] || { echo "build-darwin runs on macOS: the Keychain backend needs cgo and Apple's SDK"; exit 1; }
 	@for c in $(CMDS); do CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o dist/darwin-$$(go env GOARCH)/$$c ./cmd/$$c; done
 
-test: ## unit, integration and script tests (race detector), then the many-process vault tests
+test: ## unit, integration and script tests (race detector), then the many-process vault tests and the proxy's short load and soak
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
+	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
 
 e2e: build check-package $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr, and the packages (root; installs Debian packages)
 	scripts/install-e2e-deps

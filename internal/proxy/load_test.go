@@ -59,6 +59,15 @@ func raiseFileLimit(t *testing.T) {
 	}
 }
 
+// skipUnderRace skips the load under the race detector, which makes it
+// many times slower: make test runs it again without.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceBuild {
+		t.Skip("the load runs without the race detector (make test runs it so)")
+	}
+}
+
 // rss is the process's resident set and its peak, in MiB, from
 // /proc/self/status.
 func rss() (now, peak float64) {
@@ -304,6 +313,7 @@ func (l *load) settle(t *testing.T, base int) {
 // every one answered as the hub answers it, the memory bounded, nothing
 // left running after.
 func TestLoad(t *testing.T) {
+	skipUnderRace(t)
 	conns, requests, rssBound := 200, int64(5000), 400.0
 	if os.Getenv(envLoad) == "full" {
 		conns, requests, rssBound = 2000, 100000, 1500.0
@@ -342,6 +352,7 @@ func TestLoad(t *testing.T) {
 // no sample more than 25% + 64 MiB over the second's RSS (the first is
 // taken while the clients start), or 25% + 50 over its goroutines.
 func TestSoak(t *testing.T) {
+	skipUnderRace(t)
 	// Without OAT_SOAK, a short run sampling five times.
 	d, every := 5*time.Second, time.Second
 	if v := os.Getenv(envSoak); v != "" {
