@@ -18,9 +18,10 @@ ACTIONLINT_VERSION  := v1.7.12
 TOOLS := $(CURDIR)/.tools
 
 FUZZTIME ?= 20s
+SOAKTIME ?= 10m
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy bench-crane fuzz lint vuln generate package demo clean
+.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy bench-crane load soak fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,9 +48,10 @@ build-darwin: ## macOS binaries with the Keychain backend (needs macOS and cgo)
 	@[ "$$(uname -s)" = Darwin ] || { echo "build-darwin runs on macOS: the Keychain backend needs cgo and Apple's SDK"; exit 1; }
 	@for c in $(CMDS); do CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o dist/darwin-$$(go env GOARCH)/$$c ./cmd/$$c; done
 
-test: ## unit, integration and script tests (race detector), then the many-process vault tests
+test: ## unit, integration and script tests (race detector), then the many-process vault tests and the proxy's short load and soak
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
+	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
 
 e2e: build check-package $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr, and the packages (root; installs Debian packages)
 	scripts/install-e2e-deps
@@ -71,6 +73,12 @@ bench-proxy: build ## oat-proxy vs a direct connection vs mitmproxy, the issue's
 bench-crane: build $(TOOLS)/crane ## crane pulling a 1 GiB layer direct vs through oat-proxy in the e2e namespace (root, like e2e)
 	scripts/install-e2e-deps
 	OAT_E2E_BENCH=1 PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v -run TestProxyThroughput ./test/e2e/
+
+load: ## the proxy under load: 2,000 connections, 100,000 mixed requests to the stand-in hub, zero errors, bounded RSS (make test runs 200 and 5,000)
+	OAT_LOAD=full $(GO) test -count=1 -timeout 30m -v -run '^TestLoad$$' ./internal/proxy/
+
+soak: ## 10 minutes of paced mixed load through the proxy, RSS and goroutines printed each minute and required flat (not in CI)
+	OAT_SOAK=$(SOAKTIME) $(GO) test -count=1 -timeout 30m -v -run '^TestSoak$$' ./internal/proxy/
 
 fuzz: ## run every fuzz target for FUZZTIME each (20s; FUZZTIME=10m make fuzz for the long run)
 	@set -e; for pkg in $$($(GO) list ./...); do \

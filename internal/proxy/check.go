@@ -35,6 +35,7 @@ type state struct {
 	publicOnly []string
 	client     clientKind
 	tok        oat.Token
+	cancel     context.CancelCauseFunc
 }
 
 type stateKey struct{}
@@ -69,7 +70,10 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 		rp.write(w)
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	st.cancel = cancel
+	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
 	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
 }
 
@@ -347,6 +351,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.entry.Upstream = resp.StatusCode
+	resp.Body = newUpstreamBody(resp.Body, p.limits.Stall, st.cancel)
 	if target := redirectTarget(resp); st.download && target != "" {
 		// The Location goes to the client untouched; only its host is
 		// kept (and logged): its query is a signature.
@@ -414,6 +419,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
+	var stalled stallError
+	if cause := context.Cause(r.Context()); errors.As(cause, &stalled) {
+		err = stalled
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		if st != nil {
 			st.entry.Reason += "; the client went away"

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -32,8 +33,10 @@ type Limits struct {
 	// tunnel's TLS handshake may take.
 	Header, Idle, Stall, Handshake time.Duration
 	// Upstream is how long the Hub may take to answer a request (its
-	// response header); its TLS handshake gets at most 15 s of it.
-	Upstream time.Duration
+	// response header); its TLS handshake gets at most 15 s of it. An
+	// answer's body gets Stall between bytes. Dial is how long a
+	// connection to the Hub, or to a tunnelled host, may take to open.
+	Upstream, Dial time.Duration
 }
 
 // Default limits.
@@ -59,6 +62,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Stall, 2*time.Minute)
 	def(&l.Handshake, 15*time.Second)
 	def(&l.Upstream, 2*time.Minute)
+	def(&l.Dial, 30*time.Second)
 	return l
 }
 
@@ -93,7 +97,7 @@ func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 		ln := &connListener{done: make(chan struct{})}
 		// The listener closes with its connection, whoever closes it: the
 		// server, or a reply that hijacked it (writeRaw).
-		ln.conn = &remoteAddrConn{Conn: conn, remote: r.RemoteAddr, closed: ln}
+		ln.conn = &remoteAddrConn{Conn: newFramedConn(conn, p.limits.MaxHeaderBytes), remote: r.RemoteAddr, closed: ln}
 		srv := p.Server()
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
 		closed := make(chan struct{})
@@ -231,6 +235,45 @@ func (s *stallWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// upstreamBody cuts an answer's body that goes stall without a byte
+// arriving: it cancels the request with a stallError, which reads as a
+// timeout.
+type upstreamBody struct {
+	io.ReadCloser
+	d     time.Duration
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func newUpstreamBody(rc io.ReadCloser, d time.Duration, cancel context.CancelCauseFunc) *upstreamBody {
+	b := &upstreamBody{ReadCloser: rc, d: d}
+	b.timer = time.AfterFunc(d, func() {
+		b.fired.Store(true)
+		cancel(stallError{d})
+	})
+	b.timer.Stop()
+	return b
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.d)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Stop()
+	if err != nil && b.fired.Load() {
+		return n, stallError{b.d}
+	}
+	return n, err
+}
+
+// stallError is an answer from the Hub that stopped arriving.
+type stallError struct{ d time.Duration }
+
+func (e stallError) Error() string {
+	return fmt.Sprintf("its answer stopped arriving for %s", e.d)
+}
+
+func (stallError) Timeout() bool { return true }
+
 // Unwrap lets http.ResponseController reach the connection.
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
@@ -282,7 +325,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 			if n := int64(len(l.slots)); n > l.peak.Load() {
 				l.peak.Store(n)
 			}
-			s := &slotConn{Conn: c}
+			s := &slotConn{Conn: newFramedConn(c, l.p.limits.MaxHeaderBytes)}
 			s.release = func() { l.p.conns.removeClient(s); l.release() }
 			l.p.conns.addClient(s)
 			return s, nil
@@ -319,7 +362,7 @@ func (c *slotConn) Close() error {
 func (c *slotConn) CloseWrite() error { return closeWrite(c.Conn, c) }
 func (c *slotConn) CloseRead() error  { return closeRead(c.Conn, c) }
 
-// halfCloser is a connection that closes one way at a time (a Unix socket).
+// halfCloser is a connection that closes one way at a time.
 type halfCloser interface {
 	CloseWrite() error
 	CloseRead() error
@@ -328,11 +371,8 @@ type halfCloser interface {
 // closeWrite closes the writing half of the connection c is or wraps, or
 // whole when it has no halves.
 func closeWrite(c net.Conn, whole io.Closer) error {
-	if tcp := plainTCP(c); tcp != nil {
-		return tcp.CloseWrite()
-	}
-	if hc, ok := c.(halfCloser); ok {
-		return hc.CloseWrite()
+	if h := halves(c); h != nil {
+		return h.CloseWrite()
 	}
 	return whole.Close()
 }
@@ -340,11 +380,8 @@ func closeWrite(c net.Conn, whole io.Closer) error {
 // closeRead closes the reading half of the connection c is or wraps, or
 // whole when it has no halves.
 func closeRead(c net.Conn, whole io.Closer) error {
-	if tcp := plainTCP(c); tcp != nil {
-		return tcp.CloseRead()
-	}
-	if hc, ok := c.(halfCloser); ok {
-		return hc.CloseRead()
+	if h := halves(c); h != nil {
+		return h.CloseRead()
 	}
 	return whole.Close()
 }

@@ -199,6 +199,7 @@ func TestHostileRequests(t *testing.T) {
 		{name: "REPOSITORY(plugin) type", method: "GET", url: "https://auth.docker.io/token?scope=REPOSITORY(plugin):acme/base:PUSH", header: pull, want: 403, message: "may not push"},
 		{name: "another type", method: "GET", url: "https://auth.docker.io/token?scope=registry:catalog:*", header: pull, want: 403, message: `registry:catalog:*`},
 		{name: "semicolon in the query", method: "GET", url: "https://auth.docker.io/token?scope=repository:acme/app:pull;scope=repository:acme/base:push", header: pull, want: 403, message: `in the query`},
+		{name: "an action off the grammar", method: "GET", url: "https://auth.docker.io/token?scope=repository:acme/app:pull,p%C3%BCsh", header: pull, want: 403, message: "asks for the action"},
 		{name: "upper-case name", method: "GET", url: "https://auth.docker.io/token?scope=repository:ACME/base:push", header: pull, want: 403, message: "invalid repository name"},
 		{name: "catalog", method: "GET", url: "https://registry-1.docker.io/v2/_catalog", header: withBearer, want: 403, message: "the catalog"},
 		{name: "unknown registry route", method: "GET", url: "https://registry-1.docker.io/v2/acme/app/frobnicate", header: withBearer, want: 403, message: "not a registry API path"},

@@ -115,7 +115,12 @@ func splitHost(hostport string) (host, port string) {
 // are never intercepted: the URL is pre-signed, and the scope check
 // happened on the registry request that produced the redirect.
 func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-	host, port := splitHost(hostport)
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || !validHost(host) || !validPort(port) {
+		// An empty host or port would dial this machine.
+		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: clip(hostport), Kind: "tunnel", Decision: "denied", Reason: "malformed CONNECT target"})
+		return refuseConnectWith(http.StatusBadRequest, fmt.Sprintf("oat-proxy cannot read the CONNECT target %q: send host:port, the port a number from 1 to 65535", clip(hostport))), hostport
+	}
 	if hub.IsAPIHost(host) {
 		if port != "443" {
 			return refuseConnect(fmt.Sprintf("oat-proxy intercepts %s on port 443 only", host)), hostport
@@ -142,11 +147,44 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 
 // refuseConnect answers a CONNECT with 403 and a reason.
 func refuseConnect(reason string) *goproxy.ConnectAction {
+	return refuseConnectWith(http.StatusForbidden, reason)
+}
+
+func refuseConnectWith(status int, reason string) *goproxy.ConnectAction {
 	return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: func(_ *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
 		defer client.Close()
 		body := reason + "\n"
-		fmt.Fprintf(client, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		fmt.Fprintf(client, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, http.StatusText(status), len(body), body)
 	}}
+}
+
+// validHost is an IP address or a DNS name (letters, digits, hyphens
+// inside labels, an optional final dot).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i] | 0x20; !(c >= 'a' && c <= 'z' || label[i] >= '0' && label[i] <= '9' || label[i] == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPort is a port number from 1 to 65535.
+func validPort(p string) bool {
+	n, ok := digits(p)
+	return ok && len(p) <= 5 && n >= 1 && n <= 65535
 }
 
 func (p *Proxy) tlsFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
@@ -161,7 +199,7 @@ func (p *Proxy) tlsFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
 // upstreamTransport verifies upstream TLS, never uses HTTPS_PROXY, and
 // dials --upstream addresses for their hosts.
 func (p *Proxy) upstreamTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: p.limits.Dial, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -187,7 +225,7 @@ func (p *Proxy) upstreamAddr(addr string) string {
 
 // dialTunnel dials a tunnelled host directly (never through HTTPS_PROXY).
 func (p *Proxy) dialTunnel(network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{Timeout: 30 * time.Second}).Dial(network, p.upstreamAddr(addr))
+	c, err := (&net.Dialer{Timeout: p.limits.Dial}).Dial(network, p.upstreamAddr(addr))
 	if err != nil {
 		return nil, err
 	}

@@ -129,9 +129,10 @@ type options struct {
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
-	cdnHost  string   // the hub's CDN host (standin.CDNHost if empty)
-	public   []string // the hub's public repositories besides library/*
-	metrics  Recorder // nil: none
+	cdnHost  string              // the hub's CDN host (standin.CDNHost if empty)
+	public   []string            // the hub's public repositories besides library/*
+	metrics  Recorder            // nil: none
+	roots    []*x509.Certificate // trusted upstream, besides the hub's CA
 }
 
 func setupWith(t *testing.T, o options) *fixture {
@@ -164,7 +165,11 @@ func setupWith(t *testing.T, o options) *fixture {
 	if o.audit != nil {
 		w = o.audit
 	}
-	cfg := Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: hub.CAPool(), DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject, Metrics: o.metrics}
+	roots := hub.CAPool()
+	for _, c := range o.roots {
+		roots.AddCert(c)
+	}
+	cfg := Config{Tokens: o.records, CA: ca, Upstream: up, RootCAs: roots, DenyOtherHosts: o.deny, Limits: o.limits, Audit: w, Inject: o.inject, Metrics: o.metrics}
 	p := New(cfg)
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config = p.Server()

@@ -351,7 +351,11 @@ func ParseScope(s string) (a Access, ok bool, err error) {
 	}
 	var acts []string
 	for _, a := range strings.Split(actions, ",") {
-		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(acts, a) {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if !validAction(a) {
+			return Access{}, false, fmt.Errorf("scope %q asks for the action %q", s, a)
+		}
+		if a != "" && !slices.Contains(acts, a) {
 			acts = append(acts, a)
 		}
 	}
@@ -359,6 +363,19 @@ func ParseScope(s string) (a Access, ok bool, err error) {
 		return Access{}, false, fmt.Errorf("scope %q asks for no action", s)
 	}
 	return Access{Repo: repo, Actions: acts}, true, nil
+}
+
+// validAction is an action of the token scope grammar, [a-z]* or "*".
+func validAction(a string) bool {
+	if a == "*" {
+		return true
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] < 'a' || a[i] > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizeName checks a repository name against the grammar and adds

@@ -309,38 +309,3 @@ func BenchmarkClassifyRegistry(b *testing.B) {
 		}
 	}
 }
-
-// Whatever the classifier understands fully, a forgiving reading of the
-// same query and body finds no scope it missed.
-func FuzzClassifyTokenPost(f *testing.F) {
-	f.Add("scope=repository:acme/app:pull", "application/x-www-form-urlencoded", "grant_type=password&username=acme&password=x&scope=repository:acme/base:push")
-	f.Add("", "application/x-www-form-urlencoded", "grant_type=refresh_token&refresh_token=r&scope=repository:acme/app:pull;scope=repository:acme/x:push")
-	f.Add("scope=Repository:acme/app:push", "text/plain", "grant_type=password&scope=repository%3Aacme%2Fbase%3Apush")
-	f.Fuzz(func(t *testing.T, query, ctype, body string) {
-		r, err := http.NewRequest("POST", "https://auth.docker.io/token", strings.NewReader(body))
-		if err != nil {
-			return
-		}
-		r.URL.RawQuery = query
-		r.Header.Set("Content-Type", ctype)
-		got, err := Classify(hub.AuthHost, r, []byte(body))
-		if err != nil || got.Unknown != "" {
-			return
-		}
-		for _, param := range append(lenientValues(query)["scope"], lenientValues(body)["scope"]...) {
-			for _, s := range strings.Fields(param) {
-				a, ok, err := ParseScope(s)
-				if err != nil || !ok {
-					t.Fatalf("scope %q passed as understood: %+v", s, got)
-				}
-				found := false
-				for _, b := range got.Access {
-					found = found || (b.Repo == a.Repo && len(b.Actions) == len(a.Actions))
-				}
-				if !found {
-					t.Fatalf("scope %q missing from %+v", s, got.Access)
-				}
-			}
-		}
-	})
-}

@@ -200,6 +200,14 @@ func (h *Hub) Requests() []Request {
 	return append([]Request(nil), h.requests...)
 }
 
+// ForgetRequests empties the request log, for long runs whose memory
+// should stay flat.
+func (h *Hub) ForgetRequests() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.requests = nil
+}
+
 // Close stops the hub and removes its files. It is safe to call twice.
 func (h *Hub) Close() error {
 	h.closeOnce.Do(func() {

@@ -36,16 +36,33 @@ func tcpPair(t *testing.T) (a, b *net.TCPConn) {
 	return c.(*net.TCPConn), s.(*net.TCPConn)
 }
 
-// TestPlainTCP: the wrappers of a client's connection are seen through;
-// a TLS connection is not.
-func TestPlainTCP(t *testing.T) {
+// TestHalves: the wrappers of a client's connection (its slot's, its
+// framing check's, a metric's) are seen through to the TCP connection or
+// Unix socket that closes one way at a time; a TLS connection is not.
+func TestHalves(t *testing.T) {
 	a, _ := tcpPair(t)
-	slot := &slotConn{Conn: wrapped{a}, release: func() {}}
-	if plainTCP(slot) != a || plainTCP(&tunnelConn{Conn: wrapped{a}, conns: &conns{}}) != a || plainTCP(a) != a {
+	slot := &slotConn{Conn: newFramedConn(wrapped{a}, 1<<10), release: func() {}}
+	if halves(slot) != halfCloser(a) || halves(&tunnelConn{Conn: wrapped{a}, conns: &conns{}}) != halfCloser(a) || halves(a) != halfCloser(a) {
 		t.Error("a wrapped TCP connection was not found")
 	}
-	if plainTCP(tls.Client(a, &tls.Config{})) != nil || plainTCP(bytes.NewReader(nil)) != nil {
-		t.Error("a TLS connection or a reader was taken for plain TCP")
+	u1, _ := net.Pipe()
+	defer u1.Close()
+	if halves(tls.Client(a, &tls.Config{})) != nil || halves(bytes.NewReader(nil)) != nil || halves(wrapped{u1}) != nil {
+		t.Error("a TLS connection, a pipe or a reader was taken for one with halves")
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	u, err := net.Dial("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if halves(&slotConn{Conn: wrapped{u}, release: func() {}}) != halfCloser(u.(*net.UnixConn)) {
+		t.Error("a wrapped Unix socket was not found")
 	}
 }
 

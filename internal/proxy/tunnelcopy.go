@@ -17,13 +17,15 @@ import (
 // names the connection it wraps.
 type connWrapper interface{ WrappedConn() net.Conn }
 
-// plainTCP is the TCP connection v is or wraps, nil if there is none.
-// It never looks inside a TLS connection: only wrappers that say what
-// they wrap are unwrapped.
-func plainTCP(v any) *net.TCPConn {
+// halves is the connection v is or wraps that closes one way at a time (TCP,
+// a Unix socket), nil if there is none. It never looks inside a TLS
+// connection: only wrappers that say what they wrap are unwrapped.
+func halves(v any) halfCloser {
 	for range 8 {
 		switch c := v.(type) {
 		case *net.TCPConn:
+			return c
+		case *net.UnixConn:
 			return c
 		case *tunnelConn:
 			v = c.Conn
@@ -63,3 +65,6 @@ func (c *tunnelConn) copy(dst io.Writer, src io.Reader) (int64, error) {
 
 // WrappedConn is the client's connection.
 func (c *slotConn) WrappedConn() net.Conn { return c.Conn }
+
+// WrappedConn is the connection whose requests' framing is checked.
+func (c *framedConn) WrappedConn() net.Conn { return c.Conn }

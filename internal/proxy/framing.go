@@ -1,0 +1,309 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+)
+
+// framedConn reads a client connection's requests before the proxy's
+// server does and refuses, with 400 and a sentence, one whose framing
+// another server on the way could read differently (RFC 9112 §6.3,
+// §11.2): Transfer-Encoding with Content-Length, more than one of either,
+// a coding other than chunked, a Content-Length that is not digits,
+// obs-fold, a bare CR or LF, a space in a field name. Go's server reads
+// some of these one way where a front proxy may read them another; a
+// request both can read alike is the only one that passes. It follows
+// each request's body (its length or its chunks) to find the next
+// request's header, and stops looking at a CONNECT: a tunnel's bytes are
+// not HTTP.
+type framedConn struct {
+	net.Conn
+	max   int // header bytes held at most; past them the server's own limit answers
+	buf   []byte
+	out   []byte // bytes checked, not yet read
+	hdr   []byte // a header block being read
+	state frameState
+	left  int64 // body or chunk bytes still to pass
+	err   error
+}
+
+type frameState int
+
+const (
+	frameHeader    frameState = iota
+	frameBody                 // left bytes of a Content-Length body
+	frameChunkSize            // a chunk-size line
+	frameChunkData            // left bytes of a chunk, then its CRLF
+	frameTrailer              // trailer lines, to the empty one
+	framePass                 // a tunnel, or past the header limit
+)
+
+func newFramedConn(c net.Conn, maxHeader int) *framedConn {
+	return &framedConn{Conn: c, max: maxHeader + 4<<10, buf: make([]byte, 32<<10)}
+}
+
+func (c *framedConn) Read(p []byte) (int, error) {
+	for len(c.out) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.state == framePass && len(c.hdr) == 0 {
+			return c.Conn.Read(p)
+		}
+		n, err := c.Conn.Read(c.buf)
+		if n > 0 {
+			if why := c.feed(c.buf[:n]); why != "" {
+				c.refuse(why)
+				return 0, io.EOF
+			}
+		}
+		var ne net.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ne) && ne.Timeout():
+			// A deadline: the server may set another and read on.
+			if len(c.out) == 0 {
+				return 0, err
+			}
+		default:
+			if len(c.hdr) > 0 && c.state == frameHeader {
+				c.out, c.hdr = append(c.out, c.hdr...), nil // the server reports what is cut short
+			}
+			c.err = err
+		}
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	return n, nil
+}
+
+// refuse answers the request that breaks the framing rules and ends the
+// connection.
+func (c *framedConn) refuse(why string) {
+	body := "oat-proxy refuses a request whose length another server could read differently: " + why + ".\n"
+	fmt.Fprintf(c.Conn, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	c.err = io.EOF
+}
+
+// feed moves b through the framing: bytes of bodies and checked headers
+// to out. It returns why a request is refused.
+func (c *framedConn) feed(b []byte) string {
+	for len(b) > 0 {
+		switch c.state {
+		case framePass:
+			c.out = append(c.out, b...)
+			return ""
+		case frameBody, frameChunkData:
+			n := min(int64(len(b)), c.left)
+			c.out = append(c.out, b[:n]...)
+			b, c.left = b[n:], c.left-n
+			if c.left == 0 {
+				if c.state == frameBody {
+					c.state = frameHeader
+				} else {
+					c.state, c.left = frameChunkSize, -2 // the chunk's CRLF, then a size line
+				}
+			}
+		case frameChunkSize, frameTrailer:
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				c.hdr = append(c.hdr, b...)
+				if len(c.hdr) > c.max {
+					return "a chunk line too long"
+				}
+				return ""
+			}
+			line := append(c.hdr, b[:i+1]...)
+			c.hdr = nil
+			c.out = append(c.out, line...)
+			b = b[i+1:]
+			if why := c.chunkLine(line); why != "" {
+				return why
+			}
+		case frameHeader:
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				c.hdr = append(c.hdr, b...)
+				if len(c.hdr) > c.max {
+					c.state = framePass // the server answers 431
+					c.out, c.hdr = append(c.out, c.hdr...), nil
+				}
+				return ""
+			}
+			c.hdr = append(c.hdr, b[:i+1]...)
+			b = b[i+1:]
+			if len(c.hdr) > c.max {
+				c.state = framePass
+				c.out, c.hdr = append(c.out, c.hdr...), nil
+				continue
+			}
+			end, why := headerEnds(c.hdr)
+			if why != "" {
+				return why
+			}
+			if !end {
+				continue
+			}
+			block := c.hdr
+			c.hdr = nil
+			if why := c.header(block); why != "" {
+				return why
+			}
+			c.out = append(c.out, block...)
+		}
+	}
+	return ""
+}
+
+// headerEnds checks the header block's last line and reports whether it
+// is the empty line that ends the block.
+func headerEnds(block []byte) (bool, string) {
+	line := block[bytes.LastIndexByte(block[:len(block)-1], '\n')+1:]
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return false, "a line ending in a bare LF"
+	}
+	if bytes.IndexByte(line[:len(line)-2], '\r') >= 0 {
+		return false, "a bare CR"
+	}
+	if len(line) == 2 {
+		// An empty line before the request line is allowed (RFC 9112
+		// §2.2) and is not the block's end.
+		return len(block) > 2, ""
+	}
+	return false, ""
+}
+
+// header checks a complete header block and sets the state for its body.
+func (c *framedConn) header(block []byte) string {
+	lines := strings.Split(strings.TrimRight(strings.TrimLeft(string(block), "\r\n"), "\r\n"), "\r\n")
+	requestLine, fields := lines[0], lines[1:]
+	method, _, _ := strings.Cut(requestLine, " ")
+	var lengths, codings []string
+	for _, f := range fields {
+		if f == "" {
+			continue
+		}
+		if f[0] == ' ' || f[0] == '\t' {
+			return "a header line folded onto the one before (obs-fold)"
+		}
+		name, value, ok := strings.Cut(f, ":")
+		if !ok || strings.ContainsAny(name, " \t") {
+			return fmt.Sprintf("the header line %q", clip(f))
+		}
+		value = strings.Trim(value, " \t")
+		switch {
+		case strings.EqualFold(name, "Content-Length"):
+			lengths = append(lengths, value)
+		case strings.EqualFold(name, "Transfer-Encoding"):
+			codings = append(codings, value)
+		}
+	}
+	switch {
+	case len(lengths) > 0 && len(codings) > 0:
+		return "both Transfer-Encoding and Content-Length"
+	case len(lengths) > 1:
+		return "Content-Length given more than once"
+	case len(codings) > 1:
+		return "Transfer-Encoding given more than once"
+	case len(codings) == 1 && !strings.EqualFold(codings[0], "chunked"):
+		return fmt.Sprintf("the transfer coding %q (only chunked is read)", clip(codings[0]))
+	case len(codings) == 1 && strings.HasSuffix(requestLine, " HTTP/1.0"):
+		return "Transfer-Encoding in an HTTP/1.0 request"
+	}
+	switch {
+	case method == "CONNECT":
+		c.state = framePass
+	case len(codings) == 1:
+		c.state, c.left = frameChunkSize, 0
+	case len(lengths) == 1:
+		n, ok := digits(lengths[0])
+		if !ok {
+			return fmt.Sprintf("the Content-Length %q", clip(lengths[0]))
+		}
+		if n > 0 {
+			c.state, c.left = frameBody, n
+		}
+	}
+	return ""
+}
+
+// chunkLine reads a line of a chunked body: the CRLF after a chunk's
+// data, a chunk-size line, or a trailer line.
+func (c *framedConn) chunkLine(line []byte) string {
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return "a chunk line ending in a bare LF"
+	}
+	text := string(line[:len(line)-2])
+	switch {
+	case c.state == frameTrailer:
+		if text == "" {
+			c.state = frameHeader
+		}
+		return ""
+	case c.left == -2: // the CRLF that ends a chunk's data
+		if text != "" {
+			return "chunk data longer than its size"
+		}
+		c.left = 0
+		return ""
+	}
+	size, _, _ := strings.Cut(text, ";")
+	size = strings.TrimRight(size, " \t")
+	n, ok := hexDigits(size)
+	if !ok {
+		return fmt.Sprintf("the chunk size %q", clip(size))
+	}
+	if n == 0 {
+		c.state = frameTrailer
+		return ""
+	}
+	c.state, c.left = frameChunkData, n
+	return ""
+}
+
+func digits(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, true
+}
+
+func hexDigits(s string) (int64, bool) {
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		var d byte
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

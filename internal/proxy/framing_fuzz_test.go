@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// chunkedConn is a connection whose reads return its input in pieces cut
+// where cuts say, and whose writes are kept.
+type chunkedConn struct {
+	net.Conn
+	in      []byte
+	cuts    []byte
+	written bytes.Buffer
+}
+
+func (c *chunkedConn) Read(p []byte) (int, error) {
+	if len(c.in) == 0 {
+		return 0, io.EOF
+	}
+	n := len(c.in)
+	if len(c.cuts) > 0 {
+		n = min(n, 1+int(c.cuts[0]))
+		c.cuts = c.cuts[1:]
+	}
+	n = copy(p, c.in[:n])
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *chunkedConn) Write(p []byte) (int, error) { return c.written.Write(p) }
+
+// FuzzFraming: the framing check passes the bytes it is given unchanged,
+// however they arrive, or stops them and answers 400; a request whose
+// framing is plain (one Content-Length or chunked, CRLF lines) is never
+// stopped.
+func FuzzFraming(f *testing.F) {
+	f.Add([]byte("GET /v2/ HTTP/1.1\r\nHost: registry-1.docker.io\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: registry-1.docker.io\r\n\r\n"), []byte{3, 200})
+	f.Add([]byte("POST /token HTTP/1.1\r\nHost: auth.docker.io\r\nContent-Length: 5\r\n\r\nabcdePOST /token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n"), []byte{0, 1, 2})
+	f.Add([]byte("CONNECT registry-1.docker.io:443 HTTP/1.1\r\nHost: registry-1.docker.io:443\r\n\r\n\x16\x03\x01\n\n"), []byte{})
+	for _, s := range smuggling {
+		f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\n"+s.header+"\r\n0\r\n\r\n"), []byte{7})
+	}
+	f.Fuzz(func(t *testing.T, in, cuts []byte) {
+		c := &chunkedConn{in: bytes.Clone(in), cuts: cuts}
+		out, err := io.ReadAll(newFramedConn(c, 1<<10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(in, out) {
+			t.Fatalf("the bytes passed were changed:\n%q\n%q", in, out)
+		}
+		refused := c.written.Len() > 0
+		if refused && !strings.HasPrefix(c.written.String(), "HTTP/1.1 400 Bad Request\r\n") {
+			t.Fatalf("refused with %q", c.written.String())
+		}
+		if !refused && len(out) != len(in) {
+			t.Fatalf("%d of %d bytes passed, none refused", len(out), len(in))
+		}
+		// A plain request is never refused, however it arrives.
+		plain := "PUT /v2/acme/app/blobs/uploads/x HTTP/1.1\r\nHost: r\r\nContent-Length: " + strconv.Itoa(len(in)) + "\r\n\r\n" + string(in)
+		c = &chunkedConn{in: []byte(plain), cuts: cuts}
+		if out, _ := io.ReadAll(newFramedConn(c, 1<<10)); string(out) != plain || c.written.Len() > 0 {
+			t.Fatalf("a plain request was stopped: %q", c.written.String())
+		}
+	})
+}
