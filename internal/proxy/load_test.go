@@ -332,7 +332,9 @@ func TestLoad(t *testing.T) {
 	if n := l.errs.Load(); n > 0 {
 		t.Errorf("%d requests failed:\n%s", n, strings.Join(l.samples, "\n"))
 	}
-	if l.sent.Load() < requests {
+	// An upload takes its three requests at once: the last two of the
+	// budget may be left when only uploads were left to ask for them.
+	if l.sent.Load() < requests-2 {
 		t.Errorf("%d requests sent, want %d", l.sent.Load(), requests)
 	}
 	if peak < conns*9/10 {
