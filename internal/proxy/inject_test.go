@@ -23,12 +23,11 @@ func labelsUsed(hub *standin.Hub, since int) []string {
 	return out
 }
 
-// TestInjection: clients with no credentials at all pull and push through
-// an injecting proxy; each token request gets the least-privileged token
-// that covers it; nothing covers → refused before the Hub; a repository of
-// no organization we hold tokens for goes anonymous; requests with
-// credentials are checked, never rewritten.
-func TestInjection(t *testing.T) {
+// injecting is an injecting proxy holding two tokens of acme's: ci-pull
+// (pull acme/app and acme/base) and release (push acme/app), each with
+// what the hub grants it.
+func injecting(t *testing.T) *fixture {
+	t.Helper()
 	f := setupWith(t, options{inject: true,
 		hub: []standin.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
@@ -38,6 +37,16 @@ func TestInjection(t *testing.T) {
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/app", "acme/base"}, nil)},
 			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
 		}})
+	return f
+}
+
+// TestInjection: clients with no credentials at all pull and push through
+// an injecting proxy; each token request gets the least-privileged token
+// that covers it; nothing covers → refused before the Hub; a repository of
+// no organization we hold tokens for goes anonymous; requests with
+// credentials are checked, never rewritten.
+func TestInjection(t *testing.T) {
+	f := injecting(t)
 	if _, err := f.hub.Seed(context.Background(), "library/alpine", "3"); err != nil {
 		t.Fatal(err)
 	}

@@ -316,15 +316,7 @@ func TestRefusedWriteForContainerd(t *testing.T) {
 // closest is attached and the request narrowed to its scopes; crane is
 // refused on the token request, naming the closest tokens.
 func TestInjectionNarrowedForContainersImage(t *testing.T) {
-	f := setupWith(t, options{inject: true,
-		hub: []standin.Token{
-			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
-			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
-		},
-		records: staticTokens{
-			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/app", "acme/base"}, nil)},
-			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
-		}})
+	f := injecting(t)
 	for _, method := range []string{"GET", "POST"} {
 		h := hostile{method: method, url: "https://auth.docker.io/token?service=registry.docker.io&scope=repository:acme/base:pull,push",
 			header: map[string]string{"User-Agent": agentCrane}}

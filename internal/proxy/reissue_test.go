@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/oatkit/oat/internal/standin"
 )
 
 // TestReplicaReissuesUnseenBearer: two injecting replicas share nothing. A
@@ -19,15 +17,7 @@ import (
 // token covers before the Hub, and writes an audit line for its own token
 // request. Without injection the second challenges, as Docker Hub does.
 func TestReplicaReissuesUnseenBearer(t *testing.T) {
-	f := setupWith(t, options{inject: true,
-		hub: []standin.Token{
-			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
-			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
-		},
-		records: staticTokens{
-			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/app", "acme/base"}, nil)},
-			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})},
-		}})
+	f := injecting(t)
 	other, otherAudit := f.replica(t)
 
 	// A bearer issued through the first replica, injected.
