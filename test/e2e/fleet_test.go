@@ -5,7 +5,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,11 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/proxy"
@@ -450,20 +444,7 @@ func shutdownMidPull(t *testing.T, direct bool) {
 	h, hubCA := startHubWith(t, ctx, standin.Options{DirectBlobs: direct, Tokens: []standin.Token{
 		{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/*"}},
 	}})
-	data := make([]byte, 48<<20)
-	if _, err := rand.Read(data); err != nil {
-		t.Fatal(err)
-	}
-	layer := static.NewLayer(data, types.OCIUncompressedLayer)
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.SeedImage(ctx, "acme/big", "1", img); err != nil {
-		t.Fatal(err)
-	}
-	digest, _ := layer.Digest()
-	data = nil
+	digest := seedBig(t, ctx, h, 48<<20)
 
 	base, _ := newClient(t, "unix:///nonexistent.sock")
 	base.must(t, ctx, "", helperName, "setup")

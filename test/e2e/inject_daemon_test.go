@@ -4,8 +4,7 @@ package e2e
 
 import (
 	"context"
-	"regexp"
-	"strconv"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -30,19 +29,36 @@ func proxyURL(t *testing.T, ctx context.Context, c *client) string {
 	return ""
 }
 
-// refusedRE finds the sentences the proxy's log says it refused with.
-var refusedRE = regexp.MustCompile(`msg="refused: ((?:[^"\\]|\\.)*)"`)
+// logLine is a line of the proxy's log: JSON, as it writes it when its
+// stderr is not a terminal.
+type logLine struct {
+	Level  string `json:"level"`
+	Msg    string `json:"msg"`
+	Client string `json:"client"`
+}
 
-// refusals are the sentences of the refusals in the proxy's log.
+// proxyLog reads the proxy's log; a line that is not JSON fails the test.
+func proxyLog(t *testing.T, p proxyRun) []logLine {
+	t.Helper()
+	var out []logLine
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, p.log)), "\n") {
+		var e logLine
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("the proxy's log has a line that is not JSON: %q: %v", l, err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// refusals are the sentences the proxy's log says it refused with.
 func refusals(t *testing.T, p proxyRun) []string {
 	t.Helper()
 	var out []string
-	for _, m := range refusedRE.FindAllStringSubmatch(readFile(t, p.log), -1) {
-		s, err := strconv.Unquote(`"` + m[1] + `"`)
-		if err != nil {
-			t.Fatalf("unquote %q: %v", m[1], err)
+	for _, l := range proxyLog(t, p) {
+		if s, ok := strings.CutPrefix(l.Msg, "refused: "); ok {
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -81,16 +97,7 @@ func TestDockerdInject(t *testing.T) {
 	checkIsolated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	hub, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
-		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
-	)
-	if _, err := hub.Seed(ctx, "acme/app", "1.0"); err != nil {
-		t.Fatal(err)
-	}
-	base, _ := newClient(t, "unix:///nonexistent.sock")
-	base.must(t, ctx, ciPullSecret, helperName, "token", "add", "--org", "acme", "--label", "ci-pull", "--pull", "acme/app")
-	base.must(t, ctx, releaseSecret, helperName, "token", "add", "--org", "acme", "--label", "release", "--push", "acme/app", "--pull", "acme/*")
+	hub, hubCA, base := twoTokens(t, ctx)
 	p := startProxy(t, ctx, base, hubCA, "--inject")
 	url := proxyURL(t, ctx, base)
 

@@ -22,16 +22,11 @@ func labelsAsked(hub *standin.Hub, since int) []string {
 	return out
 }
 
-// TestRunInject: oat-proxy run --inject -- crane …, with an empty docker
-// config: crane has no credentials at all, the proxy attaches the
-// least-privileged token per request (the pull token for a pull, the push
-// token for a push, as the hub's log shows), refuses what no token covers
-// before the hub sees it, and a client without the one-time proxy secret
-// gets 407. No token secret reaches the command's environment.
-func TestRunInject(t *testing.T) {
-	checkIsolated(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+// twoTokens starts a hub with acme/app:1.0 and two tokens of acme's,
+// ci-pull (pull acme/app) and release (push acme/app, pull acme/*), and a
+// client whose helper holds both: the hub, its CA file and the client.
+func twoTokens(t *testing.T, ctx context.Context) (*standin.Hub, string, *client) {
+	t.Helper()
 	hub, hubCA := startHub(t, ctx,
 		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
@@ -42,6 +37,20 @@ func TestRunInject(t *testing.T) {
 	base, _ := newClient(t, "unix:///nonexistent.sock")
 	base.must(t, ctx, ciPullSecret, helperName, "token", "add", "--org", "acme", "--label", "ci-pull", "--pull", "acme/app")
 	base.must(t, ctx, releaseSecret, helperName, "token", "add", "--org", "acme", "--label", "release", "--push", "acme/app", "--pull", "acme/*")
+	return hub, hubCA, base
+}
+
+// TestRunInject: oat-proxy run --inject -- crane …, with an empty docker
+// config: crane has no credentials at all, the proxy attaches the
+// least-privileged token per request (the pull token for a pull, the push
+// token for a push, as the hub's log shows), refuses what no token covers
+// before the hub sees it, and a client without the one-time proxy secret
+// gets 407. No token secret reaches the command's environment.
+func TestRunInject(t *testing.T) {
+	checkIsolated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	hub, hubCA, base := twoTokens(t, ctx)
 	// An empty docker config: crane has nothing to send. SSL_CERT_FILE is
 	// the hub's CA: the proxy verifies its upstream with it, and run's
 	// bundle (roots + the proxy's CA) takes it as the roots, for the CDN.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -59,20 +60,7 @@ func measurePull(t *testing.T, size int64, direct bool) {
 		{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}},
 	}})
 
-	data := make([]byte, size)
-	if _, err := rand.Read(data); err != nil {
-		t.Fatal(err)
-	}
-	layer := static.NewLayer(data, types.OCIUncompressedLayer)
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hub.SeedImage(ctx, "acme/big", "1", img); err != nil {
-		t.Fatal(err)
-	}
-	digest, _ := layer.Digest()
-	data = nil
+	digest := seedBig(t, ctx, hub, size)
 
 	base, _ := newClient(t, "unix:///nonexistent.sock")
 	base.must(t, ctx, "", helperName, "setup")
@@ -132,4 +120,27 @@ func procStatus(t *testing.T, pid int, field string) string {
 		}
 	}
 	return "?"
+}
+
+// seedBig seeds acme/big:1 with one layer of size random bytes and returns
+// the layer's digest.
+func seedBig(t *testing.T, ctx context.Context, hub *standin.Hub, size int64) v1.Hash {
+	t.Helper()
+	data := make([]byte, size)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	layer := static.NewLayer(data, types.OCIUncompressedLayer)
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hub.SeedImage(ctx, "acme/big", "1", img); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := layer.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digest
 }
