@@ -130,7 +130,7 @@ HELM_VERSION := v3.22.0
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-test: $(TOOLS)/helm
+test: $(TOOLS)/helm $(TOOLS)/crane
 
 IMAGE_PLATFORMS := linux/amd64,linux/arm64
 IMAGE ?=

@@ -12,25 +12,20 @@ import (
 	"time"
 )
 
-// build builds the two binaries into dir, and crane when it is neither on
-// PATH nor in the repository's .tools (from the module's own dependency:
-// the same crane the e2e suite uses).
+// build builds the two binaries into dir and puts the repository's .tools
+// on PATH when crane is not there already (make test installs the pinned
+// crane the e2e suite uses).
 func build(t *testing.T, dir string) {
 	t.Helper()
-	cmds := []string{"docker-credential-oat", "oat-proxy"}
 	if _, err := exec.LookPath("crane"); err != nil {
-		if tools, _ := filepath.Abs("../../.tools"); fileExists(filepath.Join(tools, "crane")) {
-			t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
-		} else {
-			cmds = append(cmds, "crane")
+		tools, _ := filepath.Abs("../../.tools")
+		if !fileExists(filepath.Join(tools, "crane")) {
+			t.Fatal("the demo needs crane: on PATH, or in .tools (make test installs it there, pinned)")
 		}
+		t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	for _, c := range cmds {
-		pkg := "../../cmd/" + c
-		if c == "crane" {
-			pkg = "github.com/google/go-containerregistry/cmd/crane"
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), pkg)
+	for _, c := range []string{"docker-credential-oat", "oat-proxy"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), "../../cmd/"+c)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", c, err, out)
 		}
