@@ -60,7 +60,13 @@ func LoadOrCreate(dir string) (secret string, created bool, err error) {
 
 // Load reads the secret in dir.
 func Load(dir string) (string, error) {
-	path := filepath.Join(dir, File)
+	return LoadFile(filepath.Join(dir, File), false)
+}
+
+// LoadFile reads the secret in the file path. A file others may read is
+// refused; one its group may read is accepted when groupReadable (a
+// mounted Kubernetes Secret, 0440 with the pod's fsGroup).
+func LoadFile(path string, groupReadable bool) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", err
@@ -68,8 +74,16 @@ func Load(dir string) (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("%s is not a regular file", path)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s may be read by others (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+	others := fs.FileMode(0o077)
+	if groupReadable {
+		others = 0o037
+	}
+	if perm := fi.Mode().Perm(); perm&others != 0 {
+		fix := "chmod 600 " + path
+		if groupReadable {
+			fix = "chmod 640 " + path + ", or a Secret's defaultMode 0440"
+		}
+		return "", fmt.Errorf("%s may be read by others (mode %04o): %s", path, perm, fix)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -77,7 +91,7 @@ func Load(dir string) (string, error) {
 	}
 	s := strings.TrimSpace(string(b))
 	if len(s) < 16 {
-		return "", fmt.Errorf("%s holds no usable secret; remove it and start oat-proxy again", path)
+		return "", fmt.Errorf("%s holds no usable secret (16 characters at least): remove it for oat-proxy to make one, or write one there (openssl rand -base64 32)", path)
 	}
 	return s, nil
 }

@@ -100,3 +100,38 @@ func TestRequireHintNamesTheProxy(t *testing.T) {
 		}
 	}
 }
+
+// LoadFile: a mounted Secret's file may be readable by its group when the
+// caller allows it, never by others; what is not a regular file, or holds
+// too short a secret, is refused with what to do.
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret")
+	want := "a-proxy-secret-of-some-length"
+	if err := os.WriteFile(path, []byte(want+"\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadFile(path, true); err != nil || got != want {
+		t.Errorf("a 0440 Secret, group allowed: %q %v", got, err)
+	}
+	if _, err := LoadFile(path, false); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a 0440 file, group not allowed: %v", err)
+	}
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path, true); err == nil || !strings.Contains(err.Error(), "defaultMode 0440") {
+		t.Errorf("a world-readable file: %v", err)
+	}
+	if _, err := LoadFile(dir, true); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a directory: %v", err)
+	}
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, []byte("abc\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(short, true); err == nil || !strings.Contains(err.Error(), "no usable secret") || strings.Contains(err.Error(), "abc") {
+		t.Errorf("a short secret: %v", err)
+	}
+}

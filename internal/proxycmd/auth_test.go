@@ -2,6 +2,7 @@ package proxycmd
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,4 +95,53 @@ func TestServeInjectRequiresTheSecret(t *testing.T) {
 		t.Errorf("env: %d %q", code, envOut)
 	}
 	s.stop()
+}
+
+// TestServeProxySecretFile: serve --inject --proxy-secret-file takes the
+// secret from a mounted Secret's file (0440) and makes none of its own; a
+// client without it gets 407, one with it does not; the flag without
+// --inject, or with --no-proxy-auth, is a usage error.
+func TestServeProxySecretFile(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	env := map[string]string{"OAT_HOME": home, "OAT_PASSPHRASE": "correct horse battery", "OAT_CACHE": "off"}
+	file := filepath.Join(t.TempDir(), "secret")
+	secret := proxyauth.New()
+	if err := os.WriteFile(file, []byte(secret), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	s := serveInProcess(t, env, make(chan os.Signal), "--inject", "--proxy-secret-file", file)
+	if _, err := os.Stat(filepath.Join(home, proxyauth.File)); !os.IsNotExist(err) {
+		t.Errorf("serve made a secret of its own: %v", err)
+	}
+	status := func(pass string) int {
+		req, _ := http.NewRequest("GET", "http://"+s.addr+"/", nil)
+		if pass != "" {
+			req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("oat:"+pass)))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := status(""); code != http.StatusProxyAuthRequired {
+		t.Errorf("without the secret: %d, want 407", code)
+	}
+	if code := status("wrong-secret-wrong-secret"); code != http.StatusProxyAuthRequired {
+		t.Errorf("with a wrong secret: %d, want 407", code)
+	}
+	if code := status(secret); code == http.StatusProxyAuthRequired {
+		t.Errorf("with the file's secret: %d", code)
+	}
+	s.stop()
+	for _, args := range [][]string{
+		{"serve", "--proxy-secret-file", file},
+		{"serve", "--inject", "--no-proxy-auth", "--proxy-secret-file", file},
+	} {
+		if _, stderr, code := run(t, env, args...); code != 2 || !strings.Contains(stderr, "--proxy-secret-file") {
+			t.Errorf("%q: exit %d, %q", args, code, stderr)
+		}
+	}
 }

@@ -21,12 +21,13 @@ import (
 // fleetOptions are serve's flags for running as a service (Kubernetes):
 // a read-only vault of its own and the admin listener.
 type fleetOptions struct {
-	vault, adminListen, caDir string
+	vault, adminListen, caDir, secretFile string
 }
 
 func (f *fleetOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.vault, "vault", "", "read the token records from the vault `FILE`, read-only (a mounted Secret; $"+passphrase.EnvFile+" names its passphrase file), again when it or the passphrase changes")
 	fs.StringVar(&f.caDir, "ca-dir", "", "load the CA from `DIR` ("+proxy.CACertFile+", "+proxy.CAKeyFile+"; a mounted Secret, readable by the group) instead of the configuration directory")
+	fs.StringVar(&f.secretFile, "proxy-secret-file", "", "with --inject, read the proxy secret clients must send from `FILE` (a mounted Secret, readable by the group, never by others) instead of making one in the configuration directory")
 	fs.StringVar(&f.adminListen, "admin-listen", "", "serve /healthz, /readyz and /metrics on `ADDR` (host:port; off by default; loopback unless --allow-remote)")
 }
 

@@ -91,6 +91,9 @@ func (o *serveOptions) check() error {
 	if o.shutdownTimeout < 0 {
 		return command.Usagef("--shutdown-timeout %v: give 0 or more", o.shutdownTimeout)
 	}
+	if o.fleet.secretFile != "" && (!o.inject || o.noAuth) {
+		return command.Usagef("--proxy-secret-file is the secret --inject requires: give --inject, without --no-proxy-auth")
+	}
 	return nil
 }
 
@@ -138,6 +141,11 @@ func (c *cli) serve(o serveOptions) error {
 	switch {
 	case o.inject && o.noAuth:
 		log.Warn("--inject with --no-proxy-auth: anyone who can reach the proxy uses the organization's tokens")
+	case o.inject && o.fleet.secretFile != "":
+		var err error
+		if secret, err = proxyauth.LoadFile(o.fleet.secretFile, true); err != nil {
+			return err
+		}
 	case o.inject:
 		dirs, err := paths.Resolve(c.Getenv)
 		if err != nil {

@@ -415,3 +415,37 @@ func TestTemplateSidecar(t *testing.T) {
 	}
 	checkExpiryAlert(t, o.rules[0])
 }
+
+// TestTemplateInject: proxy.inject turns on --inject with the proxy secret
+// read from its own Secret (0440, read-only), the same file for every
+// replica; without it neither the flag nor the volume is there.
+func TestTemplateInject(t *testing.T) {
+	t.Parallel()
+	for _, inject := range []bool{false, true} {
+		o := decode(t, helm(t, "template", "t", chart, "--kube-version", kubeVersion, "--set", fmt.Sprintf("proxy.inject=%v", inject)))
+		if len(o.deployments) != 1 {
+			t.Fatalf("inject=%v: %d deployments", inject, len(o.deployments))
+		}
+		spec := o.deployments[0].Spec.Template.Spec
+		c := spec.Containers[0]
+		const file = "--proxy-secret-file=/etc/oat-proxy/proxy-secret/secret"
+		if got := slices.Contains(c.Args, "--inject") && slices.Contains(c.Args, file); got != inject {
+			t.Errorf("inject=%v: args %v", inject, c.Args)
+		}
+		var vol *corev1.Volume
+		for i := range spec.Volumes {
+			if spec.Volumes[i].Name == "proxy-secret" {
+				vol = &spec.Volumes[i]
+			}
+		}
+		mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "proxy-secret" && m.MountPath == "/etc/oat-proxy/proxy-secret" && m.ReadOnly
+		})
+		if (vol != nil) != inject || mounted != inject {
+			t.Fatalf("inject=%v: volume %+v, mounted read-only %v", inject, vol, mounted)
+		}
+		if inject && (vol.Secret == nil || vol.Secret.SecretName != "oat-proxy-secret" || vol.Secret.DefaultMode == nil || *vol.Secret.DefaultMode != 0o440) {
+			t.Errorf("the proxy secret's volume: %+v", vol.Secret)
+		}
+	}
+}

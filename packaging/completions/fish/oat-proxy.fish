@@ -31,6 +31,7 @@ complete -c oat-proxy -n '__oat_proxy_at serve' -l listen -r -F -d 'the ADDRess 
 complete -c oat-proxy -n '__oat_proxy_at serve' -l log-format -r -F -d 'log on stderr as FORMAT: text, json (one object per line), or auto: json unless stderr is a terminal'
 complete -c oat-proxy -n '__oat_proxy_at serve' -l max-conns -r -F -d 'at most N client connections at once; a 503 past it'
 complete -c oat-proxy -n '__oat_proxy_at serve' -l no-proxy-auth -d 'with --inject, do not require the proxy secret (anyone who reaches the proxy borrows the tokens)'
+complete -c oat-proxy -n '__oat_proxy_at serve' -l proxy-secret-file -r -F -d 'with --inject, read the proxy secret clients must send from FILE (a mounted Secret, readable by the group, never by others) instead of making one in the configuration directory'
 complete -c oat-proxy -n '__oat_proxy_at serve' -l shutdown-timeout -r -F -d 'on SIGTERM or SIGINT, stop accepting and let requests and tunnels in flight finish for at most DURATION, then close the rest (within Kubernetes\' default 30s grace period)'
 complete -c oat-proxy -n '__oat_proxy_at serve' -l upstream -r -F -d 'dial HOST=ADDR for HOST, keeping HOST for TLS and Host (repeatable; tests and mirrors)'
 complete -c oat-proxy -n '__oat_proxy_at serve' -l vault -r -F -d 'read the token records from the vault FILE, read-only (a mounted Secret; $OAT_PASSPHRASE_FILE names its passphrase file), again when it or the passphrase changes'

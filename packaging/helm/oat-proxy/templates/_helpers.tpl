@@ -46,6 +46,10 @@ args:
   - --admin-listen=0.0.0.0:{{ .root.Values.proxy.adminPort }}
   - --shutdown-timeout={{ .root.Values.proxy.shutdownTimeout }}
   - --log-format={{ .root.Values.proxy.logFormat }}
+  {{- if .root.Values.proxy.inject }}
+  - --inject
+  - --proxy-secret-file=/etc/oat-proxy/proxy-secret/{{ .root.Values.secrets.proxySecret.key }}
+  {{- end }}
   {{- if .root.Values.proxy.denyOtherHosts }}
   - --deny-other-hosts
   {{- end }}
@@ -98,6 +102,11 @@ volumeMounts:
   - name: ca
     mountPath: /etc/oat-proxy/ca
     readOnly: true
+  {{- if .root.Values.proxy.inject }}
+  - name: proxy-secret
+    mountPath: /etc/oat-proxy/proxy-secret
+    readOnly: true
+  {{- end }}
   - name: tmp
     mountPath: /tmp
 {{- end -}}
@@ -122,6 +131,15 @@ volumeMounts:
   secret:
     secretName: {{ .Values.secrets.ca.name }}
     defaultMode: 0440
+{{- if .Values.proxy.inject }}
+- name: proxy-secret
+  secret:
+    secretName: {{ .Values.secrets.proxySecret.name }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.secrets.proxySecret.key }}
+        path: {{ .Values.secrets.proxySecret.key }}
+{{- end }}
 - name: tmp
   emptyDir:
     medium: Memory
