@@ -10,6 +10,11 @@ import (
 	"github.com/oatkit/oat/internal/desktop"
 )
 
+// maxNoticed bounds what the proxy remembers having warned about: past it,
+// it forgets all (a fleet's proxy meets many client addresses) and may warn
+// again.
+const maxNoticed = 10000
+
 // desktopOnce warns, once per client address, that a request comes from
 // a Docker Desktop engine.
 func (p *Proxy) desktopOnce(client, why string) {
@@ -18,6 +23,9 @@ func (p *Proxy) desktopOnce(client, why string) {
 	defer p.noticeMu.Unlock()
 	if p.noticed["desktop:"+host] {
 		return
+	}
+	if len(p.noticed) >= maxNoticed {
+		clear(p.noticed)
 	}
 	p.noticed["desktop:"+host] = true
 	p.log.Warn("a request comes from Docker Desktop: "+desktop.Advice, "client", host, "why", why)

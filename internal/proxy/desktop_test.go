@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,5 +34,24 @@ func TestDockerDesktopClients(t *testing.T) {
 	}
 	if !strings.Contains(f.audit.String(), `"docker_desktop":"its engine runs on Docker Desktop's linuxkit kernel`) {
 		t.Errorf("audit log without the Desktop finding:\n%s", f.audit.String())
+	}
+}
+
+// The Desktop warnings are remembered per client address up to a bound:
+// a fleet's proxy meets client addresses without end.
+func TestDesktopNoticesBounded(t *testing.T) {
+	var logs strings.Builder
+	p := &Proxy{noticed: map[string]bool{}, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	for i := range 3 * maxNoticed {
+		p.desktopOnce(fmt.Sprintf("10.%d.%d.%d:1234", i>>16&255, i>>8&255, i&255), "linuxkit")
+	}
+	if n := len(p.noticed); n > maxNoticed {
+		t.Errorf("%d client addresses remembered, bound %d", n, maxNoticed)
+	}
+	before := strings.Count(logs.String(), "a request comes from Docker Desktop")
+	p.desktopOnce("10.0.0.1:1", "linuxkit")
+	p.desktopOnce("10.0.0.1:2", "linuxkit")
+	if n := strings.Count(logs.String(), "a request comes from Docker Desktop") - before; n > 1 {
+		t.Errorf("a client warned about %d times in a row", n)
 	}
 }
