@@ -56,10 +56,7 @@ type tunnelConn struct {
 func (c *tunnelConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.touch()
-		if c.rec != nil {
-			c.rec.Bytes("tunnel", 0, int64(n))
-		}
+		c.count(int64(n), false)
 	}
 	return n, err
 }
@@ -67,12 +64,23 @@ func (c *tunnelConn) Read(b []byte) (int, error) {
 func (c *tunnelConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	if n > 0 {
-		c.touch()
-		if c.rec != nil {
-			c.rec.Bytes("tunnel", int64(n), 0)
-		}
+		c.count(int64(n), true)
 	}
 	return n, err
+}
+
+// count notes n bytes the tunnel carried: sent upstream if up, else read
+// from upstream for the client.
+func (c *tunnelConn) count(n int64, up bool) {
+	c.touch()
+	if c.rec == nil {
+		return
+	}
+	if up {
+		c.rec.Bytes("tunnel", n, 0)
+	} else {
+		c.rec.Bytes("tunnel", 0, n)
+	}
 }
 
 func (c *tunnelConn) Close() error {

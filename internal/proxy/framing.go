@@ -42,6 +42,12 @@ const (
 	framePass                 // a tunnel, or past the header limit
 )
 
+// passing reports whether the connection's bytes now pass untouched (a
+// tunnel's) and none are held: a reader may then read beneath it.
+func (c *framedConn) passing() bool {
+	return c.state == framePass && len(c.hdr) == 0 && len(c.out) == 0 && c.err == nil
+}
+
 func newFramedConn(c net.Conn, maxHeader int) *framedConn {
 	return &framedConn{Conn: c, max: maxHeader + 4<<10, buf: make([]byte, 32<<10)}
 }
@@ -52,6 +58,7 @@ func (c *framedConn) Read(p []byte) (int, error) {
 			return 0, c.err
 		}
 		if c.state == framePass && len(c.hdr) == 0 {
+			c.buf = nil // never needed again
 			return c.Conn.Read(p)
 		}
 		n, err := c.Conn.Read(c.buf)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
 
 // wrapped stands for a metric's wrapper of a connection.
@@ -107,5 +108,70 @@ func TestTunnelCopies(t *testing.T) {
 	}
 	if up.last.Load() == 0 {
 		t.Error("the tunnel was never noted as carrying bytes")
+	}
+}
+
+// TestBeneathFramingCheck: a reader sees through the framing check only
+// once it passes bytes untouched and holds none of them, so that the
+// kernel never skips bytes the check read; a writer always does.
+func TestBeneathFramingCheck(t *testing.T) {
+	a, b := tcpPair(t)
+	f := newFramedConn(a, 1<<10)
+	if beneath(f, true) != nil {
+		t.Error("a reader saw through a framing check still reading headers")
+	}
+	if beneath(f, false) != net.Conn(a) {
+		t.Error("a writer did not see through the framing check")
+	}
+	go func() {
+		_, _ = b.Write([]byte("CONNECT registry-1.docker.io:443 HTTP/1.1\r\nHost: registry-1.docker.io:443\r\n\r\nhello"))
+	}()
+	buf := make([]byte, len("CONNECT"))
+	if _, err := io.ReadFull(f, buf); err != nil {
+		t.Fatal(err)
+	}
+	if f.state != framePass || beneath(f, true) != nil {
+		t.Fatalf("a framing check holding unread bytes was seen through (state %v)", f.state)
+	}
+	rest := make([]byte, 200)
+	n := 0
+	for !bytes.HasSuffix(rest[:n], []byte("hello")) {
+		m, err := f.Read(rest[n:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += m
+	}
+	if beneath(f, true) != net.Conn(a) {
+		t.Error("a framing check passing a tunnel and holding nothing was not seen through")
+	}
+}
+
+// TestTunnelCountsATrickle: bytes the kernel moves are counted within
+// about spliceTick even when far fewer than a chunk pass, so Shutdown
+// does not take a slow tunnel for a quiet one.
+func TestTunnelCountsATrickle(t *testing.T) {
+	client, clientProxySide := tcpPair(t)
+	upstreamProxySide, upstream := tcpPair(t)
+	rec := &bytesRecorder{in: map[string]int64{}, out: map[string]int64{}}
+	up := &tunnelConn{Conn: upstreamProxySide, rec: rec, conns: &conns{}}
+	go func() { _, _ = io.Copy(up, wrapped{clientProxySide}) }()
+	go func() { _, _ = io.Copy(io.Discard, upstream) }()
+	if _, err := client.Write([]byte("ten bytes!")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * spliceTick)
+	for {
+		if in, _ := rec.get("tunnel"); in == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			in, _ := rec.get("tunnel")
+			t.Fatalf("after %v, %d of 10 bytes counted", 3*spliceTick, in)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if up.last.Load() == 0 {
+		t.Error("the tunnel was not noted as carrying bytes")
 	}
 }
