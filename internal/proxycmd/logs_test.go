@@ -4,11 +4,13 @@ package proxycmd
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -126,9 +128,62 @@ func TestServeLogFormats(t *testing.T) {
 	if diff := cmp.Diff(text, asJSON); diff != "" {
 		t.Errorf("json lines differ from text lines (-text +json):\n%s", diff)
 	}
-	want := line{Msg: "oat-proxy listening", Keys: []string{"addr", "ca", "level", "time", "version"}}
+	want := line{Msg: "oat-proxy listening", Keys: []string{"addr", "ca", "https_proxy", "level", "time", "version"}}
 	if !slices.ContainsFunc(asJSON, func(l line) bool { return cmp.Equal(l, want) }) {
 		t.Errorf("no %+v in %+v", want, asJSON)
+	}
+}
+
+// TestServeLogOutput: with --log-output stdout, the log goes to stdout and
+// nothing to stderr; as JSON (auto off a terminal), stdout holds only JSON
+// lines, the address for clients in the listening one's https_proxy, at
+// which the proxy answers; as text, the HTTPS_PROXY= line comes before the
+// listening line. Neither holds the vault's passphrase.
+func TestServeLogOutput(t *testing.T) {
+	t.Parallel()
+	const pass = "the vault passphrase of the log output test"
+	env := map[string]string{"OAT_HOME": t.TempDir(), "OAT_PASSPHRASE": pass, "OAT_CACHE": "off"}
+	s := serveInProcess(t, env, nil, "--log-output", "stdout")
+	var addr string
+	deadline := time.Now().Add(20 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		for _, l := range strings.Split(strings.TrimSpace(s.out.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("stdout holds a line that is not JSON: %q", l)
+			}
+			if m["msg"] == "oat-proxy listening" {
+				addr, _ = m["https_proxy"].(string)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.HasPrefix(addr, "http://127.0.0.1:") {
+		t.Fatalf("no https_proxy in the listening line: %s", s.out.String())
+	}
+	resp, err := http.Get(addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the proxy at %s answered %d, want its 400", addr, resp.StatusCode)
+	}
+	if code := s.stop(); code != 0 || s.errb.String() != "" {
+		t.Errorf("exit %d, stderr %q: want 0 and nothing", code, s.errb.String())
+	}
+	if strings.Contains(s.out.String(), pass) {
+		t.Error("the passphrase in the log")
+	}
+
+	s = serveInProcess(t, env, nil, "--log-output", "stdout", "--log-format", "text")
+	if code := s.stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, s.errb.String())
+	}
+	out := s.out.String()
+	at, listening := strings.Index(out, "HTTPS_PROXY=http://127.0.0.1:"), strings.Index(out, `msg="oat-proxy listening"`)
+	if at < 0 || listening < 0 || at > listening || s.errb.String() != "" {
+		t.Errorf("text on stdout: want HTTPS_PROXY= before the listening line and nothing on stderr; stdout:\n%s\nstderr:\n%s", out, s.errb.String())
 	}
 }
 
@@ -137,6 +192,9 @@ func TestServeLogFormats(t *testing.T) {
 func TestServeFlagValues(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"OAT_HOME": t.TempDir()}
+	if _, errOut, code := run(t, env, "serve", "--log-output", "syslog"); code != 2 || !strings.Contains(errOut, `--log-output "syslog": give stderr or stdout`) {
+		t.Errorf("--log-output syslog: exit %d, %q", code, errOut)
+	}
 	if _, errOut, code := run(t, env, "serve", "--log-format", "yaml"); code != 2 || !strings.Contains(errOut, `--log-format "yaml": give auto, text or json`) {
 		t.Errorf("--log-format yaml: exit %d, %q", code, errOut)
 	}

@@ -45,7 +45,9 @@ func (c *cli) serveCommand() *command.Command {
 checks each request against the scopes of the token whose secret the client
 sent, refuses an out-of-scope one with a registry error before anything is
 sent upstream, and tunnels every other host untouched. It prints
-HTTPS_PROXY=… for clients on stdout and logs on stderr. SIGHUP reads the
+HTTPS_PROXY=… for clients on stdout and logs on stderr (with --log-output
+stdout, on stdout after it; as JSON, stdout holds only JSON lines, the first
+"oat-proxy listening" with https_proxy). SIGHUP reads the
 token records again. SIGTERM or SIGINT stops it: it stops accepting, lets
 requests and tunnels in flight finish for up to --shutdown-timeout, closes
 the rest and exits.
@@ -59,7 +61,9 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
 			o.logFormat = logAuto
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM or SIGINT, stop accepting and let requests and tunnels in flight finish for at most `DURATION`, then close the rest (within Kubernetes' default 30s grace period)")
-			fs.Var(&o.logFormat, "log-format", "log on stderr as `FORMAT`: text, json (one object per line), or auto: json unless stderr is a terminal")
+			fs.Var(&o.logFormat, "log-format", "log as `FORMAT`: text, json (one object per line), or auto: json unless the log's stream is a terminal")
+			o.logOutput = logStderr
+			fs.Var(&o.logOutput, "log-output", "log on `STREAM`: stderr, or stdout (a container's log collector); as JSON, stdout then holds only JSON lines")
 			o.fleet.register(fs)
 			return func(args []string) error {
 				if err := errors.Join(command.NoArgs(args), o.check()); err != nil {
@@ -78,9 +82,11 @@ type serveOptions struct {
 	inject, noAuth    bool
 	maxConns          int
 	upstreams         upstreams
-	fleet             fleetOptions  // serve's only
-	logFormat         logFormat     // serve's only
-	shutdownTimeout   time.Duration // serve's only; run's proxy stops when CMD has
+	fleet             fleetOptions      // serve's only
+	logFormat         logFormat         // serve's only
+	logOutput         logOutput         // serve's only
+	announce          func(addr string) // serve's HTTPS_PROXY= line, before the listening log line
+	shutdownTimeout   time.Duration     // serve's only; run's proxy stops when CMD has
 }
 
 // check refuses flag values that make no sense.
@@ -136,7 +142,14 @@ func (c *cli) listenAddr(flagValue string) string {
 }
 
 func (c *cli) serve(o serveOptions) error {
-	log := newLogger(c.Stderr, o.logFormat, slog.LevelInfo)
+	logw := c.Stderr
+	if o.logOutput == logStdout {
+		logw = c.Stdout
+	}
+	log := newLogger(logw, o.logFormat, slog.LevelInfo)
+	// Stdout that is the JSON log holds nothing else: the address is in
+	// the listening line.
+	jsonStdout := o.logOutput == logStdout && isJSON(logw, o.logFormat)
 	var secret string
 	switch {
 	case o.inject && o.noAuth:
@@ -159,11 +172,14 @@ func (c *cli) serve(o serveOptions) error {
 			log.Info("made the proxy secret clients must send; eval \"$(oat-proxy env)\" sets HTTPS_PROXY with it", "file", filepath.Join(dirs.Config, proxyauth.File))
 		}
 	}
+	if !jsonStdout {
+		// Printed before the listening line, so that it is stdout's first.
+		o.announce = func(addr string) { fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", addr) }
+	}
 	inst, err := c.start(o, c.listenAddr(o.listen), secret, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", inst.addr)
 	select {
 	case err := <-inst.errc:
 		inst.stop(0)
@@ -247,7 +263,10 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 		hup = ch
 	}
 	go onHangup(hup, src, auditFile, log, func() { c.desktopChecks(log) })
-	log.Info("oat-proxy listening", "addr", inst.addr, "ca", ca.CertPath, "version", version.Version())
+	if o.announce != nil {
+		o.announce(inst.addr)
+	}
+	log.Info("oat-proxy listening", "addr", inst.addr, "https_proxy", "http://"+inst.addr, "ca", ca.CertPath, "version", version.Version())
 	c.desktopChecks(log)
 	go func() { inst.errc <- inst.srv.Serve(p.Listener(ln)) }()
 	return inst, nil

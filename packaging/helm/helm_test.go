@@ -331,8 +331,8 @@ func TestTemplateService(t *testing.T) {
 	checkExpiryAlert(t, o.rules[0])
 }
 
-// checkShutdown: the proxy drains for less than the pod's grace period,
-// and logs JSON.
+// checkShutdown: the preStop sleep and the proxy's drain end within the
+// pod's grace period, and it logs JSON on stdout.
 func checkShutdown(t *testing.T, spec corev1.PodSpec) {
 	t.Helper()
 	c := spec.Containers[0]
@@ -346,12 +346,19 @@ func checkShutdown(t *testing.T, spec corev1.PodSpec) {
 			drain = d
 		}
 	}
+	// The preStop sleep comes first, inside the same grace period.
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds <= 0 {
+		t.Fatalf("no preStop sleep: %+v", c.Lifecycle)
+	}
+	drain += time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
 	grace := spec.TerminationGracePeriodSeconds
 	if drain == 0 || grace == nil || drain >= time.Duration(*grace)*time.Second {
-		t.Errorf("--shutdown-timeout %v, terminationGracePeriodSeconds %v: the drain must end first", drain, grace)
+		t.Errorf("preStop sleep and --shutdown-timeout %v, terminationGracePeriodSeconds %v: the drain must end first", drain, grace)
 	}
-	if !slices.Contains(c.Args, "--log-format=json") {
-		t.Errorf("args %v lack --log-format=json", c.Args)
+	for _, want := range []string{"--log-format=json", "--log-output=stdout"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %v lack %s", c.Args, want)
+		}
 	}
 }
 

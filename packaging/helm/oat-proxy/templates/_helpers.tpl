@@ -46,6 +46,7 @@ args:
   - --admin-listen=0.0.0.0:{{ .root.Values.proxy.adminPort }}
   - --shutdown-timeout={{ .root.Values.proxy.shutdownTimeout }}
   - --log-format={{ .root.Values.proxy.logFormat }}
+  - --log-output={{ .root.Values.proxy.logOutput }}
   {{- if .root.Values.proxy.inject }}
   - --inject
   - --proxy-secret-file=/etc/oat-proxy/proxy-secret/{{ .root.Values.secrets.proxySecret.key }}
