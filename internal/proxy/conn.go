@@ -78,46 +78,67 @@ func (p *Proxy) Server() *http.Server {
 // its own listener, each checked by serveHub.
 func (p *Proxy) mitm(host string) *goproxy.ConnectAction {
 	return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: func(r *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
-		defer client.Close()
-		if _, err := io.WriteString(client, "HTTP/1.1 200 OK\r\n\r\n"); err != nil {
+		conn, ok := p.handshake(host, client)
+		if !ok {
+			client.Close()
 			return
 		}
-		cfg, err := p.tlsFor(host, nil)
-		if err != nil {
-			p.log.Warn("no certificate for an intercepted host", "host", host, "error", err)
-			return
-		}
-		cfg.NextProtos = []string{"http/1.1"}
-		conn := tls.Server(client, cfg)
-		_ = client.SetDeadline(time.Now().Add(p.limits.Handshake))
-		if err := conn.Handshake(); err != nil {
-			return
-		}
-		_ = client.SetDeadline(time.Time{})
-		ln := &connListener{done: make(chan struct{})}
-		// The listener closes with its connection, whoever closes it: the
-		// server, or a reply that hijacked it (writeRaw).
-		ln.conn = &remoteAddrConn{Conn: newFramedConn(conn, p.limits.MaxHeaderBytes), remote: r.RemoteAddr, closed: ln}
-		srv := p.Server()
-		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
-		closed := make(chan struct{})
-		var once sync.Once
-		srv.ConnState = func(_ net.Conn, s http.ConnState) {
-			if s == http.StateClosed {
-				ln.Close()
-				once.Do(func() { close(closed) })
-			}
-		}
-		p.conns.addServer(srv)
-		defer p.conns.removeServer(srv)
-		_ = srv.Serve(ln)
-		if ln.accepted.Load() {
-			// Serve returns at once when Shutdown closes ln; the request
-			// in flight is still being served: the connection is closed
-			// (deferred above) only once it is done.
-			<-closed
-		}
+		// The connection is served on a goroutine of its own, and this one,
+		// the listener's, ends: its stack grown by the handshake and the
+		// CONNECT's buffers go with it, not kept for as long as the client
+		// stays.
+		go p.serveIntercepted(host, r.RemoteAddr, client, conn)
 	}}
+}
+
+// handshake answers the CONNECT and does the TLS handshake with the
+// client, as host.
+func (p *Proxy) handshake(host string, client net.Conn) (*tls.Conn, bool) {
+	if _, err := io.WriteString(client, "HTTP/1.1 200 OK\r\n\r\n"); err != nil {
+		return nil, false
+	}
+	cfg, err := p.tlsFor(host, nil)
+	if err != nil {
+		p.log.Warn("no certificate for an intercepted host", "host", host, "error", err)
+		return nil, false
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	conn := tls.Server(client, cfg)
+	_ = client.SetDeadline(time.Now().Add(p.limits.Handshake))
+	if err := conn.Handshake(); err != nil {
+		return nil, false
+	}
+	_ = client.SetDeadline(time.Time{})
+	return conn, true
+}
+
+// serveIntercepted serves the requests inside an intercepted tunnel,
+// each checked by serveHub, until the connection closes.
+func (p *Proxy) serveIntercepted(host, remote string, client net.Conn, conn *tls.Conn) {
+	defer client.Close()
+	ln := &connListener{done: make(chan struct{})}
+	// The listener closes with its connection, whoever closes it: the
+	// server, or a reply that hijacked it (writeRaw).
+	ln.conn = &remoteAddrConn{Conn: newFramedConn(conn, p.limits.MaxHeaderBytes), remote: remote, closed: ln}
+	srv := p.Server()
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveHub(host, w, r) })
+	closed := make(chan struct{})
+	var once sync.Once
+	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			ln.Close()
+			once.Do(func() { close(closed) })
+		}
+	}
+	p.conns.addServer(srv)
+	defer p.conns.removeServer(srv)
+	_ = srv.Serve(ln)
+	if ln.accepted.Load() {
+		// Serve returns at once when Shutdown closes ln; the request in
+		// flight is still being served: the connection is closed
+		// (deferred above) only once it is done.
+		<-closed
+	}
 }
 
 // newUpstream is the reverse proxy serveHub sends allowed requests to the
@@ -141,8 +162,8 @@ func (p *Proxy) newUpstream() *httputil.ReverseProxy {
 }
 
 // copyBufSize is the size of the buffers responses are copied through:
-// two TLS records.
-const copyBufSize = 32 << 10
+// one TLS record.
+const copyBufSize = 16 << 10
 
 // bufferPool lends the reverse proxy its copy buffers, instead of a new
 // one for every response.
@@ -295,12 +316,16 @@ type capListener struct {
 // of them closes, the proxy lets go of what it held for them.
 const burstConns = 64
 
+// afterBurstDelay is how long after a burst's last connection closes the
+// proxy lets go: the goroutines that served it have ended by then.
+const afterBurstDelay = 500 * time.Millisecond
+
 // release gives a connection's slot back; the last of a burst frees what
 // the burst left behind.
 func (l *capListener) release() {
 	<-l.slots
 	if len(l.slots) == 0 && l.peak.Load() >= burstConns && l.peak.Swap(0) >= burstConns {
-		go l.p.afterBurst()
+		time.AfterFunc(afterBurstDelay, l.p.afterBurst)
 	}
 }
 

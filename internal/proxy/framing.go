@@ -22,8 +22,7 @@ import (
 // not HTTP.
 type framedConn struct {
 	net.Conn
-	max   int // header bytes held at most; past them the server's own limit answers
-	buf   []byte
+	max   int    // header bytes held at most; past them the server's own limit answers
 	out   []byte // bytes checked, not yet read
 	hdr   []byte // a header block being read
 	state frameState
@@ -49,29 +48,43 @@ func (c *framedConn) passing() bool {
 }
 
 func newFramedConn(c net.Conn, maxHeader int) *framedConn {
-	return &framedConn{Conn: c, max: maxHeader + 4<<10, buf: make([]byte, 32<<10)}
+	return &framedConn{Conn: c, max: maxHeader + 4<<10}
 }
 
+// Read reads into p itself, with no buffer of its own: a body's bytes
+// (a length's or a chunk's) and a tunnel's pass as they are read; header
+// and chunk lines are checked and handed back once whole.
 func (c *framedConn) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
 		if c.err != nil {
 			return 0, c.err
 		}
-		if c.state == framePass && len(c.hdr) == 0 {
-			c.buf = nil // never needed again
-			return c.Conn.Read(p)
+		if len(p) == 0 {
+			return 0, nil
 		}
-		n, err := c.Conn.Read(c.buf)
+		if len(c.hdr) == 0 {
+			switch c.state {
+			case framePass:
+				return c.Conn.Read(p)
+			case frameBody, frameChunkData:
+				n, err := c.Conn.Read(p[:min(int64(len(p)), c.left)])
+				c.passed(int64(n))
+				if err != nil && !isTimeout(err) {
+					c.err = err
+				}
+				return n, err
+			}
+		}
+		n, err := c.Conn.Read(p)
 		if n > 0 {
-			if why := c.feed(c.buf[:n]); why != "" {
+			if why := c.feed(p[:n]); why != "" {
 				c.refuse(why)
 				return 0, io.EOF
 			}
 		}
-		var ne net.Error
 		switch {
 		case err == nil:
-		case errors.As(err, &ne) && ne.Timeout():
+		case isTimeout(err):
 			// A deadline: the server may set another and read on.
 			if len(c.out) == 0 {
 				return 0, err
@@ -86,6 +99,24 @@ func (c *framedConn) Read(p []byte) (int, error) {
 	n := copy(p, c.out)
 	c.out = c.out[n:]
 	return n, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// passed counts n bytes of a body or a chunk's data as passed; after the
+// last, the next request's header or the chunk's CRLF follows.
+func (c *framedConn) passed(n int64) {
+	if c.left -= n; c.left > 0 {
+		return
+	}
+	if c.state == frameBody {
+		c.state = frameHeader
+	} else {
+		c.state, c.left = frameChunkSize, -2 // the chunk's CRLF, then a size line
+	}
 }
 
 // refuse answers the request that breaks the framing rules and ends the
@@ -107,14 +138,8 @@ func (c *framedConn) feed(b []byte) string {
 		case frameBody, frameChunkData:
 			n := min(int64(len(b)), c.left)
 			c.out = append(c.out, b[:n]...)
-			b, c.left = b[n:], c.left-n
-			if c.left == 0 {
-				if c.state == frameBody {
-					c.state = frameHeader
-				} else {
-					c.state, c.left = frameChunkSize, -2 // the chunk's CRLF, then a size line
-				}
-			}
+			b = b[n:]
+			c.passed(n)
 		case frameChunkSize, frameTrailer:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {

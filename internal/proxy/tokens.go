@@ -50,9 +50,10 @@ type holder struct {
 type index struct {
 	src TokenSource
 
-	reloadMu sync.Mutex // one check-and-reload at a time
+	reloadMu sync.Mutex // one reload at a time
 	mu       sync.Mutex
 	loaded   bool
+	gen      int // reads of the records tried
 	bySecret map[[32]byte]oat.Token
 	issued   map[[32]byte]issued
 }
@@ -69,6 +70,9 @@ func newIndex(src TokenSource) *index {
 // reload reads the records again.
 func (ix *index) reload() error {
 	all, err := ix.src.Tokens()
+	ix.mu.Lock()
+	ix.gen++
+	ix.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -84,16 +88,25 @@ func (ix *index) reload() error {
 	return nil
 }
 
+// ensure reads the records when they were never read or the store
+// changed.
 func (ix *index) ensure() {
+	ix.mu.Lock()
+	loaded, gen := ix.loaded, ix.gen
+	ix.mu.Unlock()
+	if loaded {
+		// The check runs outside reloadMu: requests at once do not queue
+		// behind each other's stat of the store.
+		if cd, ok := ix.src.(ChangeDetector); !ok || !cd.Changed() {
+			return
+		}
+	}
 	ix.reloadMu.Lock()
 	defer ix.reloadMu.Unlock()
 	ix.mu.Lock()
-	stale := !ix.loaded
+	again := ix.loaded && ix.gen != gen // read again since the check: by another request
 	ix.mu.Unlock()
-	if cd, ok := ix.src.(ChangeDetector); ok && cd.Changed() {
-		stale = true
-	}
-	if stale {
+	if !again {
 		_ = ix.reload() // on error the last good records stay
 	}
 }

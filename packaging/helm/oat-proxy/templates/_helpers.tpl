@@ -62,6 +62,12 @@ env:
     value: /etc/oat-proxy/passphrase/{{ .root.Values.secrets.passphrase.key }}
   - name: OAT_CACHE
     value: "off"
+  {{- if and .root.Values.proxy.goMemLimit (dig "limits" "memory" "" .root.Values.resources) }}
+  - name: GOMEMLIMIT
+    valueFrom:
+      resourceFieldRef:
+        resource: limits.memory
+  {{- end }}
 ports:
   - name: proxy
     containerPort: {{ .root.Values.proxy.port }}
