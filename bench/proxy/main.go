@@ -543,6 +543,28 @@ func (b *bench) smallRequests(e *env) error {
 	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p50", n), fmt.Sprintf("%s (%s vs %s)", ms(p50), ms(pct(lat[1], 0.5)), ms(pct(lat[0], 0.5))), "≤ 0.3 ms", p50 <= 300*time.Microsecond)
 	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p99", n), fmt.Sprintf("%s (%s vs %s)", ms(p99), ms(pct(lat[1], 0.99)), ms(pct(lat[0], 0.99))), "≤ 2 ms", p99 <= 2*time.Millisecond)
 
+	// One client, one HEAD at a time, the routes taking turns: what the
+	// proxy adds when nothing waits for a core.
+	var one [2][]time.Duration
+	var proxyCPU time.Duration
+	heads := max(10, 1000/int(b.scale))
+	for range heads {
+		for i := range routes {
+			before := cpuTime(e.proxyR.pid())
+			start := time.Now()
+			if err := head(cs[i].c, cs[i].tok, "acme/big", "1"); err != nil {
+				return fmt.Errorf("%s: %w", routes[i].name, err)
+			}
+			one[i] = append(one[i], time.Since(start))
+			if i == 1 {
+				proxyCPU += cpuTime(e.proxyR.pid()) - before
+			}
+		}
+	}
+	b.note("4. one client, one HEAD at a time: added p50 / p99; the proxy's CPU per HEAD", fmt.Sprintf("%s / %s (%s vs %s p50); %.0f µs",
+		ms(pct(one[1], 0.5)-pct(one[0], 0.5)), ms(pct(one[1], 0.99)-pct(one[0], 0.99)), ms(pct(one[1], 0.5)), ms(pct(one[0], 0.5)),
+		float64(proxyCPU.Microseconds())/float64(heads)))
+
 	// The first request on a new connection: TCP, (CONNECT,) TLS, HEAD.
 	first := func(r route, tok string) (time.Duration, error) {
 		tr := r.transport()

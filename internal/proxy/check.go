@@ -259,6 +259,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 		byID   = map[identity]oat.Token{}
 		others int
 		out    resolved
+		recs   = p.tokens.records()
 	)
 	addOurs := func(t oat.Token) {
 		id := identityOf(t)
@@ -268,12 +269,12 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 		}
 	}
 	for _, v := range req.Hidden {
-		if t, ok := p.ours(v); ok {
+		if t, ok := p.ours(recs, v); ok {
 			addOurs(t)
 		}
 	}
 	if len(body) > 0 {
-		if t, ok := p.tokens.secretIn(body); ok {
+		if t, ok := recs.secretIn(body); ok {
 			addOurs(t)
 		}
 	}
@@ -282,7 +283,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 			continue
 		}
 		if c.Kind != registry.CredRefresh {
-			if t, ok := p.tokens.lookup(c.Value); ok {
+			if t, ok := recs.lookup(c.Value); ok {
 				addOurs(t)
 				continue
 			}
@@ -294,7 +295,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 					out.holder = h
 					continue
 				}
-				if t, ok := p.tokens.current(h.id); ok {
+				if t, ok := recs.current(h.id); ok {
 					addOurs(t)
 					if h.limit != nil {
 						out.limit = h.limit
@@ -327,17 +328,17 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 	return out
 }
 
-// ours returns the token v is the secret of, or a bearer or refresh
-// token issued to.
-func (p *Proxy) ours(v string) (oat.Token, bool) {
+// ours returns the token of recs v is the secret of, or a bearer or
+// refresh token issued to.
+func (p *Proxy) ours(recs records, v string) (oat.Token, bool) {
 	if v == "" {
 		return oat.Token{}, false
 	}
-	if t, ok := p.tokens.lookup(v); ok {
+	if t, ok := recs.lookup(v); ok {
 		return t, true
 	}
 	if h, ok := p.tokens.issuedTo(v); ok && h.ours {
-		return p.tokens.current(h.id)
+		return recs.current(h.id)
 	}
 	return oat.Token{}, false
 }

@@ -89,17 +89,17 @@ func TestIndexReloadsChangedRecords(t *testing.T) {
 	t.Parallel()
 	src := &changingTokens{tokens: []oat.Token{{Org: "acme", Label: "a", Secret: "dckr_oat_a"}}}
 	ix := newIndex(src)
-	if _, ok := ix.lookup("dckr_oat_a"); !ok {
+	if _, ok := ix.records().lookup("dckr_oat_a"); !ok {
 		t.Fatal("first token not found")
 	}
-	if _, ok := ix.lookup("dckr_oat_b"); ok {
+	if _, ok := ix.records().lookup("dckr_oat_b"); ok {
 		t.Fatal("unknown secret found")
 	}
 	src.mu.Lock()
 	src.tokens = append(src.tokens, oat.Token{Org: "acme", Label: "b", Secret: "dckr_oat_b"})
 	src.changed = true
 	src.mu.Unlock()
-	if got, ok := ix.lookup("dckr_oat_b"); !ok || got.Label != "b" {
+	if got, ok := ix.records().lookup("dckr_oat_b"); !ok || got.Label != "b" {
 		t.Errorf("after a change: %+v %v", got, ok)
 	}
 	ix.remember("bearer-1", holder{ours: true, id: identityOf(oat.Token{Label: "a"})}, -1)
@@ -117,7 +117,7 @@ func TestIssuedTokensReadTheCurrentRecord(t *testing.T) {
 	rec := oat.Token{Org: "acme", Label: "a", Secret: "dckr_oat_a", Scopes: wide}
 	src := &changingTokens{tokens: []oat.Token{rec}}
 	ix := newIndex(src)
-	tok, _ := ix.lookup(rec.Secret)
+	tok, _ := ix.records().lookup(rec.Secret)
 	ix.remember("refresh-1", holder{ours: true, id: identityOf(tok)}, time.Hour)
 	edit := func(tokens ...oat.Token) {
 		src.mu.Lock()
@@ -129,7 +129,7 @@ func TestIssuedTokensReadTheCurrentRecord(t *testing.T) {
 		if !ok || !h.ours {
 			t.Fatalf("refresh-1 issued to %+v %v", h, ok)
 		}
-		return ix.current(h.id)
+		return ix.records().current(h.id)
 	}
 	edited := rec
 	edited.Scopes = narrow

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"crypto/sha256"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -111,28 +113,45 @@ func (ix *index) ensure() {
 	}
 }
 
+// records are the token records by the hash of their secret, as one
+// reading found them: never changed, a reading replaces them whole.
+type records map[[32]byte]oat.Token
+
+// records returns the records as they are now: a request is resolved
+// against one reading, the store checked once for it.
+func (ix *index) records() records {
+	ix.ensure()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.bySecret
+}
+
 // lookup returns the token whose secret this is.
-func (ix *index) lookup(secret string) (oat.Token, bool) {
+func (r records) lookup(secret string) (oat.Token, bool) {
 	if secret == "" {
 		return oat.Token{}, false
 	}
-	ix.ensure()
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	t, ok := ix.bySecret[sha256.Sum256([]byte(secret))]
+	t, ok := r[sha256.Sum256([]byte(secret))]
 	return t, ok
 }
 
-// current returns the record id names as it is now.
-func (ix *index) current(id identity) (oat.Token, bool) {
-	ix.ensure()
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	t, ok := ix.bySecret[id.secret]
+// current returns the record id names.
+func (r records) current(id identity) (oat.Token, bool) {
+	t, ok := r[id.secret]
 	if !ok || t.Org != id.org || t.Label != id.label {
 		return oat.Token{}, false
 	}
 	return t, true
+}
+
+// secretIn returns a token whose secret body holds, as sent.
+func (r records) secretIn(body []byte) (oat.Token, bool) {
+	for _, t := range r {
+		if bytes.Contains(body, []byte(t.Secret)) {
+			return t, true
+		}
+	}
+	return oat.Token{}, false
 }
 
 // remember ties a bearer or refresh token to who obtained it.
@@ -168,27 +187,7 @@ func (ix *index) issuedTo(value string) (holder, bool) {
 	return v.holder, true
 }
 
-// secretIn returns a token whose secret body holds, as sent.
-func (ix *index) secretIn(body []byte) (oat.Token, bool) {
-	ix.ensure()
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	for _, t := range ix.bySecret {
-		if bytes.Contains(body, []byte(t.Secret)) {
-			return t, true
-		}
-	}
-	return oat.Token{}, false
-}
-
 // all returns every record held, as it is now.
 func (ix *index) all() []oat.Token {
-	ix.ensure()
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	out := make([]oat.Token, 0, len(ix.bySecret))
-	for _, t := range ix.bySecret {
-		out = append(out, t)
-	}
-	return out
+	return slices.Collect(maps.Values(ix.records()))
 }
