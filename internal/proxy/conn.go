@@ -316,16 +316,12 @@ type capListener struct {
 // of them closes, the proxy lets go of what it held for them.
 const burstConns = 64
 
-// afterBurstDelay is how long after a burst's last connection closes the
-// proxy lets go: the goroutines that served it have ended by then.
-const afterBurstDelay = 500 * time.Millisecond
-
 // release gives a connection's slot back; the last of a burst frees what
 // the burst left behind.
 func (l *capListener) release() {
 	<-l.slots
 	if len(l.slots) == 0 && l.peak.Load() >= burstConns && l.peak.Swap(0) >= burstConns {
-		time.AfterFunc(afterBurstDelay, l.p.afterBurst)
+		go l.p.afterBurst()
 	}
 }
 
