@@ -199,9 +199,9 @@ func (p *Proxy) tlsFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
 // upstreamTransport verifies upstream TLS, never uses HTTPS_PROXY, and
 // dials --upstream addresses for their hosts. It speaks HTTP/1.1, a
 // connection per request in flight, with TLS sessions resumed: through
-// HTTP/2's one connection a 1 GiB layer came at 0.37 of direct instead of
-// 0.64 and a push at 0.80 instead of 1.0, and 512 streams held their data
-// in its buffers, where HTTP/1.1 leaves it in the kernel (BENCHMARKS.md).
+// HTTP/2's one connection layers and pushes moved slower, and streams held
+// the hub's data in its buffers, where HTTP/1.1 leaves it in the kernel
+// (BENCHMARKS.md, "HTTP/1.1 upstream").
 func (p *Proxy) upstreamTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: p.limits.Dial, KeepAlive: 30 * time.Second}
 	return &http.Transport{
