@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +106,75 @@ func TestIndexReloadsChangedRecords(t *testing.T) {
 	ix.remember("bearer-1", holder{ours: true, id: identityOf(oat.Token{Label: "a"})}, -1)
 	if _, ok := ix.issuedTo("bearer-1"); ok {
 		t.Error("an expired bearer is still tied to its token")
+	}
+}
+
+// slowTokens is a source whose first read, once armed, waits for
+// release, and which says a change once, as a SIGHUP does.
+type slowTokens struct {
+	mu      sync.Mutex
+	tokens  []oat.Token
+	changed bool
+	armed   bool
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (s *slowTokens) Tokens() ([]oat.Token, error) {
+	s.mu.Lock()
+	out, wait := slices.Clone(s.tokens), s.armed
+	s.armed = false
+	s.mu.Unlock()
+	if wait {
+		s.reading <- struct{}{}
+		<-s.release
+	}
+	return out, nil
+}
+
+func (s *slowTokens) Changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.changed
+	s.changed = false
+	return c
+}
+
+// A change said while another request reads the records is read again
+// for the request that saw it: the read in flight began before it.
+func TestIndexChangeDuringARead(t *testing.T) {
+	t.Parallel()
+	a := oat.Token{Org: "acme", Label: "a", Secret: "dckr_oat_a"}
+	b := oat.Token{Org: "acme", Label: "b", Secret: "dckr_oat_b"}
+	src := &slowTokens{tokens: []oat.Token{a}, reading: make(chan struct{}), release: make(chan struct{})}
+	ix := newIndex(src)
+	ix.records()
+	src.mu.Lock()
+	src.changed, src.armed = true, true
+	src.mu.Unlock()
+	first := make(chan records)
+	go func() { first <- ix.records() }()
+	<-src.reading // the first request's read has the records without b
+	src.mu.Lock()
+	src.tokens, src.changed = []oat.Token{a, b}, true
+	src.mu.Unlock()
+	second := make(chan records)
+	go func() { second <- ix.records() }()
+	for { // the second request has seen the change
+		src.mu.Lock()
+		seen := !src.changed
+		src.mu.Unlock()
+		if seen {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(src.release)
+	if _, ok := (<-first).lookup(b.Secret); ok {
+		t.Error("the read begun before the change has b")
+	}
+	if _, ok := (<-second).lookup(b.Secret); !ok {
+		t.Error("the request that saw the change was answered from the read begun before it")
 	}
 }
 

@@ -55,7 +55,7 @@ type index struct {
 	reloadMu sync.Mutex // one reload at a time
 	mu       sync.Mutex
 	loaded   bool
-	gen      int // reads of the records tried
+	begun    int // reads of the records begun
 	bySecret map[[32]byte]oat.Token
 	issued   map[[32]byte]issued
 }
@@ -69,12 +69,12 @@ func newIndex(src TokenSource) *index {
 	return &index{src: src, issued: map[[32]byte]issued{}}
 }
 
-// reload reads the records again.
+// reload reads the records again; under reloadMu.
 func (ix *index) reload() error {
-	all, err := ix.src.Tokens()
 	ix.mu.Lock()
-	ix.gen++
+	ix.begun++
 	ix.mu.Unlock()
+	all, err := ix.src.Tokens()
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (ix *index) reload() error {
 // changed.
 func (ix *index) ensure() {
 	ix.mu.Lock()
-	loaded, gen := ix.loaded, ix.gen
+	loaded := ix.loaded
 	ix.mu.Unlock()
 	if loaded {
 		// The check runs outside reloadMu: requests at once do not queue
@@ -103,10 +103,13 @@ func (ix *index) ensure() {
 			return
 		}
 	}
+	ix.mu.Lock()
+	begun := ix.begun // after the check: a read begun later sees the change
+	ix.mu.Unlock()
 	ix.reloadMu.Lock()
 	defer ix.reloadMu.Unlock()
 	ix.mu.Lock()
-	again := ix.loaded && ix.gen != gen // read again since the check: by another request
+	again := ix.loaded && ix.begun != begun // read since the check, by another request
 	ix.mu.Unlock()
 	if !again {
 		_ = ix.reload() // on error the last good records stay
