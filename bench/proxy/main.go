@@ -1,12 +1,14 @@
 // Command proxy measures oat-proxy against a direct connection and against
 // mitmproxy, in one run, on loopback: the stand-in hub (a real
 // distribution registry behind TLS with its token service and CDN
-// redirect) in this process, oat-proxy (policy checks on, audit log to a
-// file, its default limits) and mitmdump as processes, and an HTTP client
-// in this process. Every figure is a ratio or a difference within the run;
-// the routes are measured interleaved, round after round, and medians are
-// kept. It prints a table of figures, targets and PASS/MISS, and exits 1
-// on a miss.
+// redirect) in this process; oat-proxy (policy checks on, audit log to a
+// file, its default limits), mitmdump, and a bare proxy built as oat-proxy
+// is but with none of its checks (bare.go: what Go's HTTP and TLS cost on
+// their own) as processes; and an HTTP client in this process. Every
+// figure is a ratio or a difference within the run; the routes are
+// measured interleaved, round after round, and medians are kept. It
+// prints a table of figures, targets and PASS/MISS, and exits 1 on a
+// miss.
 //
 // OAT_BENCH_SCALE=N divides the sizes and counts by N for a quick run.
 package main
@@ -44,6 +46,13 @@ import (
 const secret = "dckr_oat_BenchBenchBenchBenchBenchBe"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == bareArg {
+		if err := runBare(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, bareArg+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	bin := flag.String("bin", "bin", "directory holding oat-proxy and docker-credential-oat")
 	rounds := flag.Int("rounds", 3, "rounds of each measurement")
 	only := flag.String("only", "", "run only the figures whose names match this regexp")
@@ -174,21 +183,24 @@ func (b *bench) run() error {
 
 // env is what the figures share: two hubs (one redirecting blobs to its
 // CDN host as Docker Hub does, one serving them itself so that they come
-// through the proxy's MITM path), an oat-proxy for each and a mitmdump.
+// through the proxy's MITM path), an oat-proxy and a bare proxy for each,
+// and a mitmdump.
 type env struct {
-	redirect, served *standin.Hub
-	proxyR, proxyS   *proxyProc
-	mitm             *mitmProc
-	direct, viaR     route // the redirecting hub straight, and through its proxy
-	directS, viaS    route // the serving hub straight, and through its proxy
-	viaMitm          route
-	big              string // the large layer's digest, in both hubs
-	bigSize          int64
-	par              []string // the parallel pulls' layers, in the redirecting hub
-	parSize          int64
-	small            string // a small blob, in the serving hub, for the memory figure
-	smallSize        int64
-	closers          []func()
+	redirect, served   *standin.Hub
+	proxyR, proxyS     *proxyProc
+	bareR, bareS       *bareProc
+	mitm               *mitmProc
+	direct, viaR       route // the redirecting hub straight, and through its proxy
+	directS, viaS      route // the serving hub straight, and through its proxy
+	viaBareR, viaBareS route // the two hubs through their bare proxies
+	viaMitm            route
+	big                string // the large layer's digest, in both hubs
+	bigSize            int64
+	par                []string // the parallel pulls' layers, in the redirecting hub
+	parSize            int64
+	small              string // a small blob, in the serving hub, for the memory figure
+	smallSize          int64
+	closers            []func()
 }
 
 func (e *env) close() {
@@ -283,6 +295,14 @@ func (b *bench) setup() (*env, error) {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.proxyS.stop)
+	if e.bareR, err = startBare(mkdir(filepath.Join(b.dir, "bare-redirect")), e.redirect, caR); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.bareR.stop)
+	if e.bareS, err = startBare(mkdir(filepath.Join(b.dir, "bare-served")), e.served, caS); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.bareS.stop)
 	if e.mitm, err = startMitmdump(mkdir(filepath.Join(b.dir, "mitm")), e.redirect, caR); err != nil {
 		return nil, err
 	}
@@ -303,6 +323,8 @@ func (b *bench) setup() (*env, error) {
 		{&e.viaR, "oat-proxy", e.proxyR.addr, e.redirect, []string{e.proxyR.roots}},
 		{&e.directS, "direct", "", e.served, []string{caS}},
 		{&e.viaS, "oat-proxy", e.proxyS.addr, e.served, []string{e.proxyS.roots}},
+		{&e.viaBareR, "bare proxy", e.bareR.addr, e.redirect, []string{e.bareR.roots}},
+		{&e.viaBareS, "bare proxy", e.bareS.addr, e.served, []string{e.bareS.roots}},
 		{&e.viaMitm, "mitmproxy", e.mitm.addr, e.redirect, []string{e.mitm.roots}},
 	} {
 		if *r.dst, err = mk(r.name, r.proxy, r.h, r.files...); err != nil {
@@ -364,10 +386,10 @@ func (b *bench) largePull(e *env) error {
 		err = pullBlob(c, tok, "acme/big", e.big, e.bigSize)
 		return time.Since(start), err
 	}
-	routes := []route{e.direct, e.viaR, e.directS, e.viaS, e.viaMitm}
+	routes := []route{e.direct, e.viaR, e.directS, e.viaS, e.viaMitm, e.viaBareS}
 	// The CPU time of the proxy on the way, per route; direct, of this
 	// process: the client and the hub.
-	pids := []int{os.Getpid(), e.proxyR.pid(), os.Getpid(), e.proxyS.pid(), e.mitm.cmd.Process.Pid}
+	pids := []int{os.Getpid(), e.proxyR.pid(), os.Getpid(), e.proxyS.pid(), e.mitm.cmd.Process.Pid, e.bareS.pid()}
 	cpu := make([]time.Duration, len(routes))
 	i := 0
 	d, err := b.timed(routes, func(r route) (time.Duration, error) {
@@ -384,7 +406,7 @@ func (b *bench) largePull(e *env) error {
 	perGiB := func(j int) string {
 		return fmt.Sprintf("%.2f s", cpu[j].Seconds()/(float64(e.bigSize)*float64(b.rounds)/(1<<30)))
 	}
-	b.note("1. CPU per GiB: oat-proxy (tunnel), oat-proxy (MITM path), mitmproxy", perGiB(1)+", "+perGiB(3)+", "+perGiB(4))
+	b.note("1. CPU per GiB: oat-proxy (tunnel), oat-proxy (MITM path), mitmproxy, bare proxy (MITM path)", perGiB(1)+", "+perGiB(3)+", "+perGiB(4)+", "+perGiB(5))
 	// When the direct pull keeps every core busy, a proxy that costs p
 	// seconds per GiB on top of the d the client and hub cost can reach at
 	// most d/(d+p) of it on this machine, however it moves the bytes.
@@ -406,6 +428,7 @@ func (b *bench) largePull(e *env) error {
 	b.add("1. "+size+" pull, oat-proxy / direct (blob from the registry: MITM path)", fmt.Sprintf("%.2f (%.0f vs %.0f MiB/s)", m[3]/m[2], m[3], m[2]), "≥ 0.95", m[3]/m[2] >= 0.95)
 	b.add("1. "+size+" pull, oat-proxy / mitmproxy (CDN redirect)", fmt.Sprintf("%.1f (mitmproxy %.0f MiB/s)", m[1]/m[4], m[4]), "≥ 5", m[1]/m[4] >= 5)
 	b.add("1. "+size+" pull, oat-proxy (MITM path) / mitmproxy", fmt.Sprintf("%.1f", m[3]/m[4]), "≥ 5", m[3]/m[4] >= 5)
+	b.note("1. "+size+" pull, the bare proxy / direct (MITM path)", fmt.Sprintf("%.2f (%.0f MiB/s)", m[5]/m[2], m[5]))
 	return nil
 }
 
@@ -463,21 +486,27 @@ func (b *bench) push(e *env) error {
 		err = pushBlob(c, tok, "acme/push", data, "sha256:"+hex.EncodeToString(sum[:]))
 		return time.Since(start), err
 	}
-	d, err := b.timed([]route{e.directS, e.viaS}, upload)
+	d, err := b.timed([]route{e.directS, e.viaS, e.viaBareS}, upload)
 	if err != nil {
 		return err
 	}
-	dm, pm := mibps(size, median(d[0])), mibps(size, median(d[1]))
+	dm, pm, bm := mibps(size, median(d[0])), mibps(size, median(d[1])), mibps(size, median(d[2]))
 	b.add(fmt.Sprintf("3. %d MiB push, oat-proxy / direct", size>>20), fmt.Sprintf("%.2f (%.0f vs %.0f MiB/s)", pm/dm, pm, dm), "≥ 0.90", pm/dm >= 0.90)
+	b.note(fmt.Sprintf("3. %d MiB push, the bare proxy / direct", size>>20), fmt.Sprintf("%.2f (%.0f MiB/s)", bm/dm, bm))
 	return nil
 }
 
 // smallRequests: manifest HEADs over keep-alive by 8 clients, and the
-// first request on a new connection.
+// first request on a new connection; through oat-proxy, and through the
+// bare proxy to show what of the cost is oat-proxy's own.
 func (b *bench) smallRequests(e *env) error {
 	const clients = 8
 	total := max(clients*10, 10000/int(b.scale))
-	routes := []route{e.direct, e.viaR}
+	routes := []route{e.direct, e.viaR, e.viaBareR}
+	// The CPU of each route's work: on the direct route this process's
+	// (the clients and the hub), through a proxy the proxy's.
+	pids := []int{os.Getpid(), e.proxyR.pid(), e.bareR.pid()}
+	const direct, oat, bare = 0, 1, 2
 	lat := make([][]time.Duration, len(routes))
 	type setup struct {
 		c   *http.Client
@@ -497,12 +526,15 @@ func (b *bench) smallRequests(e *env) error {
 			}
 		}
 	}
-	// Short rounds, many of them, so that a busy moment falls on both
-	// routes alike.
+	// Short rounds, many of them, so that a busy moment falls on every
+	// route alike.
 	const headRounds = 20
 	per := max(1, total/headRounds/clients)
+	cpu := make([]time.Duration, len(routes))
+	var directWall time.Duration
 	for range headRounds {
 		for i := range routes {
+			before, start := cpuTime(pids[i]), time.Now()
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			var firstErr error
@@ -526,6 +558,10 @@ func (b *bench) smallRequests(e *env) error {
 				})
 			}
 			wg.Wait()
+			cpu[i] += cpuTime(pids[i]) - before
+			if i == direct {
+				directWall += time.Since(start)
+			}
 			if firstErr != nil {
 				return fmt.Errorf("%s: %w", routes[i].name, firstErr)
 			}
@@ -537,33 +573,42 @@ func (b *bench) smallRequests(e *env) error {
 		return s[int(math.Ceil(p*float64(len(s))))-1]
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
-	n := len(lat[0])
-	p50 := pct(lat[1], 0.5) - pct(lat[0], 0.5)
-	p99 := pct(lat[1], 0.99) - pct(lat[0], 0.99)
-	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p50", n), fmt.Sprintf("%s (%s vs %s)", ms(p50), ms(pct(lat[1], 0.5)), ms(pct(lat[0], 0.5))), "≤ 0.3 ms", p50 <= 300*time.Microsecond)
-	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p99", n), fmt.Sprintf("%s (%s vs %s)", ms(p99), ms(pct(lat[1], 0.99)), ms(pct(lat[0], 0.99))), "≤ 2 ms", p99 <= 2*time.Millisecond)
+	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+	n := len(lat[direct])
+	added := func(i int, p float64) time.Duration { return pct(lat[i], p) - pct(lat[direct], p) }
+	p50, p99 := added(oat, 0.5), added(oat, 0.99)
+	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p50", n), fmt.Sprintf("%s (%s vs %s)", ms(p50), ms(pct(lat[oat], 0.5)), ms(pct(lat[direct], 0.5))), "≤ 0.3 ms", p50 <= 300*time.Microsecond)
+	b.add(fmt.Sprintf("4. %d HEADs, 8 clients, keep-alive: added p99", n), fmt.Sprintf("%s (%s vs %s)", ms(p99), ms(pct(lat[oat], 0.99)), ms(pct(lat[direct], 0.99))), "≤ 2 ms", p99 <= 2*time.Millisecond)
+	// With every core busy, a HEAD waits behind the other clients' work:
+	// a proxy costing c per HEAD adds about clients × c / cores to each.
+	cores := float64(runtime.NumCPU())
+	perHEAD := func(i int) time.Duration { return cpu[i] / time.Duration(n) }
+	adds := func(i int) time.Duration { return time.Duration(float64(perHEAD(i)) * clients / cores) }
+	b.note(fmt.Sprintf("4. 8 clients: cores busy on the direct route; CPU per HEAD, so what it adds on these cores (the target needs ≤ %.0f µs): oat-proxy; bare proxy", 300*cores/clients),
+		fmt.Sprintf("%.1f of %.0f; %s, %s; %s, %s", cpu[direct].Seconds()/directWall.Seconds(), cores, us(perHEAD(oat)), ms(adds(oat)), us(perHEAD(bare)), ms(adds(bare))))
+	b.note("4. 8 clients, the bare proxy: added p50 / p99", ms(added(bare, 0.5))+" / "+ms(added(bare, 0.99)))
 
-	// One client, one HEAD at a time, the routes taking turns: what the
+	// One client, one HEAD at a time, the routes taking turns: what a
 	// proxy adds when nothing waits for a core.
-	var one [2][]time.Duration
-	var proxyCPU time.Duration
+	one := make([][]time.Duration, len(routes))
+	oneCPU := make([]time.Duration, len(routes))
 	heads := max(10, 1000/int(b.scale))
 	for range heads {
 		for i := range routes {
-			before := cpuTime(e.proxyR.pid())
+			before := cpuTime(pids[i])
 			start := time.Now()
 			if err := head(cs[i].c, cs[i].tok, "acme/big", "1"); err != nil {
 				return fmt.Errorf("%s: %w", routes[i].name, err)
 			}
 			one[i] = append(one[i], time.Since(start))
-			if i == 1 {
-				proxyCPU += cpuTime(e.proxyR.pid()) - before
-			}
+			oneCPU[i] += cpuTime(pids[i]) - before
 		}
 	}
-	b.note("4. one client, one HEAD at a time: added p50 / p99; the proxy's CPU per HEAD", fmt.Sprintf("%s / %s (%s vs %s p50); %.0f µs",
-		ms(pct(one[1], 0.5)-pct(one[0], 0.5)), ms(pct(one[1], 0.99)-pct(one[0], 0.99)), ms(pct(one[1], 0.5)), ms(pct(one[0], 0.5)),
-		float64(proxyCPU.Microseconds())/float64(heads)))
+	oneAdded := func(i int) string {
+		return fmt.Sprintf("%s / %s, %s", ms(pct(one[i], 0.5)-pct(one[direct], 0.5)), ms(pct(one[i], 0.99)-pct(one[direct], 0.99)), us(oneCPU[i]/time.Duration(heads)))
+	}
+	b.note("4. one client, one HEAD at a time: added p50 / p99, CPU per HEAD: oat-proxy; bare proxy (direct p50 "+ms(pct(one[direct], 0.5))+")",
+		oneAdded(oat)+"; "+oneAdded(bare))
 
 	// The first request on a new connection: TCP, (CONNECT,) TLS, HEAD.
 	first := func(r route, tok string) (time.Duration, error) {
@@ -573,51 +618,94 @@ func (b *bench) smallRequests(e *env) error {
 		err := head(&http.Client{Transport: tr}, tok, "acme/big", "1")
 		return time.Since(start), err
 	}
-	var fd, fp []time.Duration
-	for range max(5, 30/int(b.scale)) {
-		d, err := first(e.direct, cs[0].tok)
-		if err != nil {
-			return err
+	f := make([][]time.Duration, len(routes))
+	fCPU := make([]time.Duration, len(routes))
+	firsts := max(5, 30/int(b.scale))
+	for range firsts {
+		for i := range routes {
+			before := cpuTime(pids[i])
+			d, err := first(routes[i], cs[i].tok)
+			if err != nil {
+				return fmt.Errorf("%s: %w", routes[i].name, err)
+			}
+			f[i] = append(f[i], d)
+			fCPU[i] += cpuTime(pids[i]) - before
 		}
-		p, err := first(e.viaR, cs[1].tok)
-		if err != nil {
-			return err
-		}
-		fd, fp = append(fd, d), append(fp, p)
 	}
-	added := median(fp) - median(fd)
-	b.add("4. first HEAD on a new CONNECT to a host seen before: added", fmt.Sprintf("%s (%s vs %s)", ms(added), ms(median(fp)), ms(median(fd))), "≤ 1 ms", added <= time.Millisecond)
+	fAdded := func(i int) time.Duration { return median(f[i]) - median(f[direct]) }
+	b.add("4. first HEAD on a new CONNECT to a host seen before: added", fmt.Sprintf("%s (%s vs %s)", ms(fAdded(oat)), ms(median(f[oat])), ms(median(f[direct]))), "≤ 1 ms", fAdded(oat) <= time.Millisecond)
+	b.note("4. first HEAD on a new CONNECT: the bare proxy's added; CPU per connection: oat-proxy, bare proxy",
+		fmt.Sprintf("%s; %s, %s", ms(fAdded(bare)), us(fCPU[oat]/time.Duration(firsts)), us(fCPU[bare]/time.Duration(firsts))))
 	return nil
 }
 
 // memory: 512 connections streaming blobs through the proxy at once,
 // through tunnels to the CDN host as Docker Hub's redirects send them,
-// and through the MITM path from a registry that serves blobs itself.
+// and through the MITM path from a registry that serves blobs itself;
+// and the bare proxy on the MITM path, for what Go's HTTP and TLS hold
+// per stream without oat-proxy.
 func (b *bench) memory(e *env) error {
-	if err := b.memoryOf(e, e.proxyR, e.viaR, "tunnels to the CDN host", true); err != nil {
-		return err
+	for _, m := range []struct {
+		p        proc
+		rt       route
+		path     string
+		redirect bool
+	}{
+		{e.proxyR, e.viaR, "tunnels to the CDN host", true},
+		{e.proxyS, e.viaS, "MITM path", false},
+	} {
+		r, err := b.memoryOf(e, m.p, m.rt, m.redirect)
+		if err != nil {
+			return err
+		}
+		b.add(fmt.Sprintf("6. peak RSS, %d connections streaming %d MiB blobs (%s)", r.conns, e.smallSize>>20, m.path), fmt.Sprintf("%s (baseline %s; %s with every response started)", kib(r.peak), kib(r.base), kib(r.held)), "≤ 64 MiB", r.peak <= 64<<10)
+		b.add("6. RSS after they finish / baseline ("+m.path+")", fmt.Sprintf("%.2f (%s)", float64(r.after)/float64(r.base), kib(r.after)), "≤ 1.20", float64(r.after) <= 1.2*float64(r.base))
+		b.add("6. goroutines after they finish ("+m.path+")", fmt.Sprintf("%d (baseline %d)", r.afterG, r.baseG), fmt.Sprintf("≤ %d", r.baseG), r.afterG <= r.baseG)
 	}
-	return b.memoryOf(e, e.proxyS, e.viaS, "MITM path", false)
-}
-
-func (b *bench) memoryOf(e *env, p *proxyProc, rt route, path string, redirect bool) error {
-	conns := max(16, 512/int(b.scale))
-	c, tr, tok, err := client(rt, "repository:acme/small:pull")
+	r, err := b.memoryOf(e, e.bareS, e.viaBareS, false)
 	if err != nil {
 		return err
 	}
+	b.note(fmt.Sprintf("6. the bare proxy, %d streams on the MITM path: peak RSS", r.conns),
+		fmt.Sprintf("%s (baseline %s; %s with every response started)", kib(r.peak), kib(r.base), kib(r.held)))
+	return nil
+}
+
+// proc is a proxy process the bench measures.
+type proc interface {
+	pid() int
+	goroutines() (int, error)
+}
+
+func kib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/1024) }
+
+// memoryUse is what memoryOf measured: RSS in KiB at the start, with every
+// response started, at the peak and after; goroutines at the start and
+// after.
+type memoryUse struct {
+	conns                   int
+	base, held, peak, after int64
+	baseG, afterG           int
+}
+
+func (b *bench) memoryOf(e *env, p proc, rt route, redirect bool) (memoryUse, error) {
+	conns := max(16, 512/int(b.scale))
+	c, tr, tok, err := client(rt, "repository:acme/small:pull")
+	if err != nil {
+		return memoryUse{}, err
+	}
 	if err := pullBlob(c, tok, "acme/small", e.small, e.smallSize); err != nil { // warm
-		return err
+		return memoryUse{}, err
 	}
 	tr.CloseIdleConnections()
 	time.Sleep(time.Second)
 	baseRSS := status(p.pid(), "VmRSS")
 	baseG, err := p.goroutines()
 	if err != nil {
-		return err
+		return memoryUse{}, err
 	}
 	if err := resetPeak(p.pid()); err != nil {
-		return err
+		return memoryUse{}, err
 	}
 	blob := registryURL("/v2/acme/small/blobs/" + e.small)
 	urls := make([]string, conns)
@@ -633,11 +721,11 @@ func (b *bench) memoryOf(e *env, p *proxyProc, rt route, path string, redirect b
 		for i := range urls {
 			resp, err := do(nc, http.MethodGet, blob, tok, nil, 0)
 			if err != nil {
-				return err
+				return memoryUse{}, err
 			}
 			resp.Body.Close()
 			if urls[i] = resp.Header.Get("Location"); resp.StatusCode != http.StatusTemporaryRedirect || urls[i] == "" {
-				return fmt.Errorf("GET blob: %s, not a redirect", resp.Status)
+				return memoryUse{}, fmt.Errorf("GET blob: %s, not a redirect", resp.Status)
 			}
 		}
 		tr.CloseIdleConnections()
@@ -677,7 +765,7 @@ func (b *bench) memoryOf(e *env, p *proxyProc, rt route, path string, redirect b
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			return err
+			return memoryUse{}, err
 		}
 	}
 	peak := status(p.pid(), "VmHWM")
@@ -690,17 +778,13 @@ func (b *bench) memoryOf(e *env, p *proxyProc, rt route, path string, redirect b
 		time.Sleep(500 * time.Millisecond)
 		afterRSS = status(p.pid(), "VmRSS")
 		if afterG, err = p.goroutines(); err != nil {
-			return err
+			return memoryUse{}, err
 		}
 		if (afterG <= baseG && float64(afterRSS) <= 1.2*float64(baseRSS)) || time.Now().After(deadline) {
 			break
 		}
 	}
-	kib := func(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/1024) }
-	b.add(fmt.Sprintf("6. peak RSS, %d connections streaming %d MiB blobs (%s)", conns, e.smallSize>>20, path), fmt.Sprintf("%s (baseline %s; %s with every response started)", kib(peak), kib(baseRSS), kib(held)), "≤ 64 MiB", peak <= 64<<10)
-	b.add("6. RSS after they finish / baseline ("+path+")", fmt.Sprintf("%.2f (%s)", float64(afterRSS)/float64(baseRSS), kib(afterRSS)), "≤ 1.20", float64(afterRSS) <= 1.2*float64(baseRSS))
-	b.add("6. goroutines after they finish ("+path+")", fmt.Sprintf("%d (baseline %d)", afterG, baseG), fmt.Sprintf("≤ %d", baseG), afterG <= baseG)
-	return nil
+	return memoryUse{conns: conns, base: baseRSS, held: held, peak: peak, after: afterRSS, baseG: baseG, afterG: afterG}, nil
 }
 
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)

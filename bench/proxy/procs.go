@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/standin"
 )
@@ -247,11 +249,17 @@ func resetPeak(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }
 
-// cpuTime is the user and system CPU time process pid has used; 0 for
-// pid 0.
+// cpuTime is the CPU time process pid has used, to the nanosecond: the
+// process's CPU clock (clock_getcpuclockid(3)), all its threads, those
+// gone too. Where that clock cannot be read, /proc/PID/stat's user and
+// system time, in clock ticks. 0 for pid 0.
 func cpuTime(pid int) time.Duration {
 	if pid == 0 {
 		return 0
+	}
+	var ts unix.Timespec
+	if unix.ClockGettime(int32(^pid<<3|2), &ts) == nil { // CPUCLOCK_SCHED of the process
+		return time.Duration(ts.Nano())
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
