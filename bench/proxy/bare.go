@@ -15,8 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,19 +50,8 @@ func (p *bareProc) stop() {
 	}
 }
 
-// goroutines is what the bare proxy's /goroutines answers.
-func (p *bareProc) goroutines() (int, error) {
-	resp, err := http.Get("http://" + p.addr + "/goroutines")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
+// goroutines is the bare proxy's go_goroutines, from its /metrics.
+func (p *bareProc) goroutines() (int, error) { return goroutinesAt(p.addr) }
 
 // startBare runs this program again as a bare proxy for hub.
 func startBare(dir string, h *standin.Hub, hubCA string) (*bareProc, error) {
@@ -148,8 +135,8 @@ func runBare(args []string) error {
 	}
 	fmt.Println("ready")
 	return (&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			fmt.Fprintln(w, runtime.NumGoroutine()-1) // less this one
+		if r.Method != http.MethodConnect { // /metrics: go_goroutines alone
+			fmt.Fprintln(w, "go_goroutines", runtime.NumGoroutine()-1) // less this one
 			return
 		}
 		host, _, err := net.SplitHostPort(r.Host)

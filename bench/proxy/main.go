@@ -590,52 +590,49 @@ func (b *bench) smallRequests(e *env) error {
 
 	// One client, one HEAD at a time, the routes taking turns: what a
 	// proxy adds when nothing waits for a core.
-	one := make([][]time.Duration, len(routes))
-	oneCPU := make([]time.Duration, len(routes))
-	heads := max(10, 1000/int(b.scale))
-	for range heads {
-		for i := range routes {
-			before := cpuTime(pids[i])
-			start := time.Now()
-			if err := head(cs[i].c, cs[i].tok, "acme/big", "1"); err != nil {
-				return fmt.Errorf("%s: %w", routes[i].name, err)
+	// turns times n rounds of once on every route in turn, and the CPU
+	// each route's process spent on them, per round.
+	turns := func(n int, once func(i int) error) ([][]time.Duration, []time.Duration, error) {
+		d := make([][]time.Duration, len(routes))
+		c := make([]time.Duration, len(routes))
+		for range n {
+			for i := range routes {
+				before, start := cpuTime(pids[i]), time.Now()
+				if err := once(i); err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", routes[i].name, err)
+				}
+				d[i] = append(d[i], time.Since(start))
+				c[i] += cpuTime(pids[i]) - before
 			}
-			one[i] = append(one[i], time.Since(start))
-			oneCPU[i] += cpuTime(pids[i]) - before
 		}
+		for i := range c {
+			c[i] /= time.Duration(n)
+		}
+		return d, c, nil
+	}
+	one, oneCPU, err := turns(max(10, 1000/int(b.scale)), func(i int) error { return head(cs[i].c, cs[i].tok, "acme/big", "1") })
+	if err != nil {
+		return err
 	}
 	oneAdded := func(i int) string {
-		return fmt.Sprintf("%s / %s, %s", ms(pct(one[i], 0.5)-pct(one[direct], 0.5)), ms(pct(one[i], 0.99)-pct(one[direct], 0.99)), us(oneCPU[i]/time.Duration(heads)))
+		return fmt.Sprintf("%s / %s, %s", ms(pct(one[i], 0.5)-pct(one[direct], 0.5)), ms(pct(one[i], 0.99)-pct(one[direct], 0.99)), us(oneCPU[i]))
 	}
 	b.note("4. one client, one HEAD at a time: added p50 / p99, CPU per HEAD: oat-proxy; bare proxy (direct p50 "+ms(pct(one[direct], 0.5))+")",
 		oneAdded(oat)+"; "+oneAdded(bare))
 
 	// The first request on a new connection: TCP, (CONNECT,) TLS, HEAD.
-	first := func(r route, tok string) (time.Duration, error) {
-		tr := r.transport()
+	f, fCPU, err := turns(max(5, 30/int(b.scale)), func(i int) error {
+		tr := routes[i].transport()
 		defer tr.CloseIdleConnections()
-		start := time.Now()
-		err := head(&http.Client{Transport: tr}, tok, "acme/big", "1")
-		return time.Since(start), err
-	}
-	f := make([][]time.Duration, len(routes))
-	fCPU := make([]time.Duration, len(routes))
-	firsts := max(5, 30/int(b.scale))
-	for range firsts {
-		for i := range routes {
-			before := cpuTime(pids[i])
-			d, err := first(routes[i], cs[i].tok)
-			if err != nil {
-				return fmt.Errorf("%s: %w", routes[i].name, err)
-			}
-			f[i] = append(f[i], d)
-			fCPU[i] += cpuTime(pids[i]) - before
-		}
+		return head(&http.Client{Transport: tr}, cs[i].tok, "acme/big", "1")
+	})
+	if err != nil {
+		return err
 	}
 	fAdded := func(i int) time.Duration { return median(f[i]) - median(f[direct]) }
 	b.add("4. first HEAD on a new CONNECT to a host seen before: added", fmt.Sprintf("%s (%s vs %s)", ms(fAdded(oat)), ms(median(f[oat])), ms(median(f[direct]))), "≤ 1 ms", fAdded(oat) <= time.Millisecond)
 	b.note("4. first HEAD on a new CONNECT: the bare proxy's added; CPU per connection: oat-proxy, bare proxy",
-		fmt.Sprintf("%s; %s, %s", ms(fAdded(bare)), us(fCPU[oat]/time.Duration(firsts)), us(fCPU[bare]/time.Duration(firsts))))
+		fmt.Sprintf("%s; %s, %s", ms(fAdded(bare)), us(fCPU[oat]), us(fCPU[bare])))
 	return nil
 }
 

@@ -144,8 +144,11 @@ func (p *proxyProc) stop() {
 }
 
 // goroutines is the proxy's go_goroutines from its /metrics.
-func (p *proxyProc) goroutines() (int, error) {
-	resp, err := http.Get("http://" + p.admin + "/metrics")
+func (p *proxyProc) goroutines() (int, error) { return goroutinesAt(p.admin) }
+
+// goroutinesAt is go_goroutines from the /metrics at addr.
+func goroutinesAt(addr string) (int, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, err
 	}
