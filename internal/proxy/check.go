@@ -119,6 +119,11 @@ func (p *Proxy) check(host string, r *http.Request) (_ *state, rp *reply) {
 		entry.Repo = req.Access[0].Repo
 		entry.Action = strings.Join(req.Access[0].Actions, ",")
 	}
+	if req.Unread != "" {
+		// Read or not, whoever sends it: a server that reads it another way
+		// could find credentials the proxy never checked.
+		return p.refuse(&state{entry: entry, kind: req.Kind}, Unread(req))
+	}
 	who := p.resolve(req, body)
 	injected := false
 	if p.cfg.Inject && req.Kind == registry.KindToken && who.holder.anon && err == nil {

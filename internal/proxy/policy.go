@@ -118,6 +118,19 @@ func notUnderstood(t oat.Token, what string) Decision {
 		Message: fmt.Sprintf("oat-proxy does not understand %s, so it does not let it through with %s. Send the request without the token, or as Docker's clients send it.", what, who)}
 }
 
+// Unread is the refusal of a request whose body the proxy must read and
+// did not read in full as the Hub would (Request.Unread says what),
+// whoever sends it.
+func Unread(req registry.Request) Decision {
+	what, fix := "token request", "an uncompressed application/x-www-form-urlencoded form in UTF-8, each field once"
+	if req.Kind != registry.KindToken {
+		what, fix = "Hub API request", "uncompressed JSON (application/json, UTF-8), each field once"
+	}
+	why := redact.String(req.Unread)
+	return Decision{Reason: "not read in full: " + why, Action: "unknown",
+		Message: fmt.Sprintf("oat-proxy refuses this %s: it reads one in full before anything reaches Docker Hub, and it cannot read %s. Send %s, as Docker's clients do.", what, why, fix)}
+}
+
 // Conflicting is the refusal of a request carrying credentials of more
 // than one token (or of a token and of something else).
 func Conflicting(t oat.Token) Decision {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Organization scopes of the Hub API's routes. AccessTokenRead and
@@ -43,11 +45,17 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 	if fields, ok := loginFields[trimmed]; ok {
 		req.Kind = KindLogin
 		if method != http.MethodPost {
+			if hasBody(r) {
+				req.unread("a body on " + method + " " + trimmed)
+			}
 			req.note("the method " + method + " on " + trimmed)
 			return
 		}
 		classifyLogin(r, body, fields, req)
 		return
+	}
+	if isAccessTokenRoute(trimmed) && hasBody(r) {
+		readJSONBody(r, body, req)
 	}
 	segs := strings.Split(strings.TrimPrefix(trimmed, "/"), "/")
 	for _, s := range segs {
@@ -75,25 +83,113 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 	}
 }
 
+// isAccessTokenRoute reports whether a Hub API path is the organization
+// access token API: /v2/orgs/ORG/access-tokens and below.
+func isAccessTokenRoute(path string) bool {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	return len(segs) >= 4 && segs[0] == "v2" && segs[1] == "orgs" && segs[3] == "access-tokens"
+}
+
 // classifyLogin reads a login's JSON body: one object of known string
 // fields, each once.
 func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request) {
 	hideJSON(body, req)
-	if !isMediaType(r.Header.Get("Content-Type"), "application/json") {
-		req.note(fmt.Sprintf("a login body of type %q", r.Header.Get("Content-Type")))
+	if err := bodyHeaders(r, JSONType); err != nil {
+		req.unread("the login: " + err.Error())
+		return
+	}
+	if !utf8.Valid(body) {
+		req.unread("the login body: text that is not UTF-8")
 		return
 	}
 	obj, err := parseFlatJSON(body)
 	if err != nil {
-		req.note("the login body: " + err.Error())
+		req.unread("the login body: " + err.Error())
 		return
 	}
-	for k := range obj {
+	for k, v := range obj {
 		if k != fields[0] && k != fields[1] {
-			req.note(fmt.Sprintf("the login field %q", k))
+			req.unread(fmt.Sprintf("the login field %q", k))
+		}
+		if err := plainText(v); err != nil {
+			req.unread(fmt.Sprintf("the login field %q: %v", k, err))
 		}
 	}
 	req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: obj[fields[0]], Value: obj[fields[1]]})
+}
+
+// readJSONBody reads an access token route's body as the Hub would: JSON,
+// not encoded, each object's keys once.
+func readJSONBody(r *http.Request, body []byte, req *Request) {
+	hideJSON(body, req)
+	if err := bodyHeaders(r, JSONType); err != nil {
+		req.unread("the access token request: " + err.Error())
+		return
+	}
+	if !utf8.Valid(body) {
+		req.unread("the access token request body: text that is not UTF-8")
+		return
+	}
+	if err := strictJSON(body); err != nil {
+		req.unread("the access token request body: " + err.Error())
+	}
+}
+
+// strictJSON checks that body is one JSON value whose objects give each
+// key once (encoding/json keeps the last, other parsers the first) and
+// whose strings hold no control characters, with nothing after it.
+func strictJSON(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var value func() error
+	value = func() error {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := kt.(string)
+				if seen[key] {
+					return fmt.Errorf("the field %q given twice", key)
+				}
+				seen[key] = true
+				if err := plainText(key); err != nil {
+					return err
+				}
+				if err := value(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := value(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		if s, ok := t.(string); ok {
+			return plainText(s)
+		}
+		return nil
+	}
+	if err := value(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the JSON value")
+	}
+	return nil
 }
 
 // hideJSON adds every string in a JSON body (or, if it is not JSON, the
@@ -154,7 +250,7 @@ func parseFlatJSON(body []byte) (map[string]string, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("data after the JSON object")
 	}
 	return out, nil

@@ -73,6 +73,12 @@ type Request struct {
 	// Unknown says what in the request was not understood. A request
 	// with a credential of a token the proxy holds is refused for it.
 	Unknown string
+	// Unread says what of a body the proxy must read (a token request's
+	// form, a login's or an access token route's JSON), or of the headers
+	// that say how to read it, was not read as Docker Hub reads it. Such a
+	// request is refused whoever sends it: "no credentials" is said only
+	// of a request read completely.
+	Unread string
 	// Hidden are the other values of a token request's or a login's
 	// query and body, read leniently: any that is a credential of a token
 	// the proxy holds makes the request that token's, so a request
@@ -112,18 +118,18 @@ const (
 )
 
 // NeedsBody reports whether a request's body is part of what it asks (a
-// token POST's form, a login's JSON): the caller reads it, bounded, and
-// hands it to Classify.
+// token POST's form, a login's JSON, an access token route's JSON): the
+// caller reads it, bounded, and hands it to Classify.
 func NeedsBody(host, method, path string) bool {
-	if !strings.EqualFold(method, http.MethodPost) {
-		return false
-	}
 	switch host {
 	case hub.AuthHost:
-		return true
+		return strings.EqualFold(method, http.MethodPost)
 	case hub.APIHost:
 		p := strings.TrimSuffix(path, "/")
-		return p == LoginPath || p == LegacyLoginPath
+		if p == LoginPath || p == LegacyLoginPath {
+			return strings.EqualFold(method, http.MethodPost)
+		}
+		return isAccessTokenRoute(p) && !strings.EqualFold(method, http.MethodGet) && !strings.EqualFold(method, http.MethodHead)
 	}
 	return false
 }
@@ -161,6 +167,15 @@ func (r *Request) note(what string) {
 	if r.Unknown == "" {
 		r.Unknown = what
 	}
+}
+
+// unread records the first thing of a body not read as the Hub reads it:
+// not understood either.
+func (r *Request) unread(what string) {
+	if r.Unread == "" {
+		r.Unread = what
+	}
+	r.note(what)
 }
 
 // canonicalPath is the request's path decoded exactly once. An encoded
@@ -239,19 +254,19 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 	scopes := query["scope"]
 	switch method {
 	case http.MethodGet:
-	case http.MethodPost:
-		if !isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			req.note(fmt.Sprintf("a token request body of type %q", r.Header.Get("Content-Type")))
+		if hasBody(r) {
+			req.unread("a body on a token GET")
 		}
-		form, err := ParseQuery(string(body))
+	case http.MethodPost:
+		if err := bodyHeaders(r, FormType); err != nil {
+			req.unread("the token request: " + err.Error())
+		}
+		form, err := parseForm(body, tokenFormFields)
 		if err != nil {
-			req.note("the token request body: " + err.Error())
+			req.unread("the token request body: " + err.Error())
 			form = lenientValues(string(body))
 		}
 		req.hide(form)
-		if err := single(form, singleTokenParams); err != nil {
-			req.note(err.Error())
-		}
 		scopes = append(scopes, form["scope"]...)
 		if grant := form.Get("grant_type"); grant != GrantPassword && grant != GrantRefresh {
 			req.note(fmt.Sprintf("the grant type %q", grant))
@@ -310,13 +325,6 @@ func unescapeOrRaw(s string) string {
 		return u
 	}
 	return s
-}
-
-// isMediaType reports whether a Content-Type value is want, with or
-// without parameters, in any case.
-func isMediaType(value, want string) bool {
-	mt, _, _ := strings.Cut(value, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), want)
 }
 
 // single refuses a parameter of names given more than once.

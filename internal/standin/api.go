@@ -2,7 +2,6 @@ package standin
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,30 +114,22 @@ func (h *Hub) apiPrincipal(r *http.Request) (*Token, int) {
 	return nil, http.StatusUnauthorized
 }
 
-// login answers a Hub API login: a JSON object with the organization
-// under userField and the secret under secretField, read leniently (any
-// case of the names, any Content-Type), and a token under tokenField.
+// login answers a Hub API login: the organization under userField and the
+// secret under secretField, read leniently (lenientBody: any encoding,
+// JSON or a form, any case of the names, any Content-Type), and a token
+// under tokenField.
 func (h *Hub) login(w http.ResponseWriter, r *http.Request, userField, secretField, tokenField string) {
 	entry := requestEntry(r)
 	if r.Method != http.MethodPost {
 		apiError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	var fields map[string]any
-	if err != nil || json.Unmarshal(body, &fields) != nil {
+	fields, err := lenientBody(w, r)
+	if err != nil || len(fields) == 0 {
 		apiError(w, http.StatusBadRequest, "malformed body")
 		return
 	}
-	get := func(name string) string {
-		for k, v := range fields {
-			if s, ok := v.(string); ok && strings.EqualFold(k, name) {
-				return s
-			}
-		}
-		return ""
-	}
-	tok := h.authenticate(get(userField), get(secretField))
+	tok := h.authenticate(fields.Get(userField), fields.Get(secretField))
 	if tok == nil {
 		apiError(w, http.StatusUnauthorized, "incorrect username or password")
 		return

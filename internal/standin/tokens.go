@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,13 +60,22 @@ func (h *Hub) serveToken(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, int) {
 	switch r.Method {
 	case http.MethodGet:
-		return decodeTokenGet(r), http.StatusOK
-	case http.MethodPost:
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		// A body on a GET is read too, as frameworks that parse forms on
+		// any method do: its credentials count.
+		fields, err := lenientBody(w, r)
 		if err != nil {
 			return tokenRequest{}, http.StatusBadRequest
 		}
-		return h.decodeTokenPost(r, lenientForm(r.URL.RawQuery, string(body)))
+		if fields.Get("password") != "" || fields.Get("grant_type") != "" {
+			return h.decodeTokenPost(r, merge(lower(lenientForm(r.URL.RawQuery)), fields))
+		}
+		return decodeTokenGet(r), http.StatusOK
+	case http.MethodPost:
+		fields, err := lenientBody(w, r)
+		if err != nil {
+			return tokenRequest{}, http.StatusBadRequest
+		}
+		return h.decodeTokenPost(r, merge(lower(lenientForm(r.URL.RawQuery)), fields))
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		return tokenRequest{}, http.StatusMethodNotAllowed
@@ -86,8 +94,8 @@ func decodeTokenGet(r *http.Request) tokenRequest {
 	return req
 }
 
-// decodeTokenPost reads the OAuth2 form, whatever the Content-Type says,
-// with the query's parameters too: the password grant, which gets a
+// decodeTokenPost reads the OAuth2 form, whatever the Content-Type and
+// the Content-Encoding say (lenientBody), with the query's parameters too: the password grant, which gets a
 // refresh token, or the refresh_token grant. Basic auth stands in for a
 // missing password.
 func (h *Hub) decodeTokenPost(r *http.Request, form url.Values) (tokenRequest, int) {
@@ -111,26 +119,6 @@ func (h *Hub) decodeTokenPost(r *http.Request, form url.Values) (tokenRequest, i
 		return req, http.StatusBadRequest
 	}
 	return req, http.StatusOK
-}
-
-// lenientForm reads query strings and form bodies the forgiving way old
-// servers did: pairs split on "&" and ";", a bad escape kept as sent.
-func lenientForm(parts ...string) url.Values {
-	v := url.Values{}
-	for _, part := range parts {
-		for _, pair := range strings.FieldsFunc(part, func(r rune) bool { return r == '&' || r == ';' }) {
-			k, val, _ := strings.Cut(pair, "=")
-			v.Add(unescapeOrRaw(k), unescapeOrRaw(val))
-		}
-	}
-	return v
-}
-
-func unescapeOrRaw(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
 }
 
 // splitScopes splits scope parameters, which may hold several scopes
