@@ -15,6 +15,10 @@ GOVULNCHECK_VERSION := v1.9.0
 CRANE_VERSION       := v0.22.1
 NFPM_VERSION        := v2.45.2
 ACTIONLINT_VERSION  := v1.7.12
+# the clients of the end-to-end suite, from the Go module proxy
+ORAS_VERSION        := v1.3.6
+REGCTL_VERSION      := v0.11.1
+BUILDX_VERSION      := v0.38.0
 TOOLS := $(CURDIR)/.tools
 
 FUZZTIME ?= 20s
@@ -53,7 +57,9 @@ test: ## unit, integration and script tests (race detector), then the many-proce
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
 	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
 
-e2e: build check-package $(TOOLS)/crane ## the end-to-end suite: dockerd, docker, crane, skopeo, ctr, and the packages (root; installs Debian packages)
+E2E_CLIENTS := $(TOOLS)/crane $(TOOLS)/helm $(TOOLS)/oras $(TOOLS)/regctl $(TOOLS)/docker-buildx
+
+e2e: build check-package $(E2E_CLIENTS) ## the end-to-end suite: dockerd, docker and buildx, crane, skopeo, ctr, helm, oras, regctl, podman, and the packages (root; installs Debian packages)
 	scripts/install-e2e-deps
 	PATH="$(TOOLS):$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
 
@@ -101,6 +107,18 @@ $(TOOLS)/staticcheck:
 
 $(TOOLS)/crane:
 	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+
+$(TOOLS)/oras:
+	GOBIN=$(TOOLS) $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
+
+$(TOOLS)/regctl:
+	GOBIN=$(TOOLS) $(GO) install github.com/regclient/regclient/cmd/regctl@$(REGCTL_VERSION)
+
+# buildx as the docker CLI plugin it is: the e2e tests link it into each
+# client's DOCKER_CONFIG/cli-plugins.
+$(TOOLS)/docker-buildx:
+	GOBIN=$(TOOLS)/buildx-bin $(GO) install github.com/docker/buildx/cmd/buildx@$(BUILDX_VERSION)
+	mv $(TOOLS)/buildx-bin/buildx $@ && rmdir $(TOOLS)/buildx-bin
 
 $(TOOLS)/nfpm:
 	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)

@@ -104,7 +104,7 @@ func TestGitLabJob(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"helper-only":    "docker login -u \"$DOCKERHUB_ORG\" --password-stdin",
-		"proxy-injected": "oat-proxy run --inject -- docker build",
+		"proxy-injected": "oat-proxy serve --inject",
 	} {
 		if _, ok := jobs[name]; !ok {
 			t.Errorf("no job %q", name)

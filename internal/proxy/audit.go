@@ -18,6 +18,7 @@ type auditEntry struct {
 	Time     time.Time `json:"time"`
 	Client   string    `json:"client"`
 	Agent    string    `json:"user_agent,omitempty"`
+	Family   string    `json:"client_family,omitempty"` // the client, recognised by its user agent
 	Method   string    `json:"method"`
 	Host     string    `json:"host"`
 	Path     string    `json:"path"`

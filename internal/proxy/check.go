@@ -81,6 +81,7 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 // reply sends it upstream.
 func (p *Proxy) check(host string, r *http.Request) (_ *state, rp *reply) {
 	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
+	entry.Family, _ = recognise(entry.Agent)
 	defer func() {
 		if rp != nil {
 			rp.kind = entry.Kind // for the bytes it answers with
@@ -217,7 +218,8 @@ func (p *Proxy) refuse(st *state, d Decision) (*state, *reply) {
 		st.entry.Action = d.Action
 	}
 	p.audit.write(st.entry)
-	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client)
+	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client, "client_family", st.entry.Family)
+	p.refusals.add(d.Message)
 	rp := &reply{status: http.StatusForbidden, code: "DENIED", msg: withDesktop(d.Message, st.entry.Desktop),
 		detail: map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": d.Repo, "action": d.Action}}
 	// containerd prints a refusal's status line and nothing else.

@@ -39,32 +39,7 @@ import (
 //     manifest's PUT (it checks blobs with HEAD, which the narrowed
 //     token still may).
 //
-// A client the proxy does not recognise is refused on the token request:
-// what it shows is unknown, and that refusal sends nothing on.
-
-// clientKind is what a client shows of a refusal.
-type clientKind int
-
-const (
-	showsTokenBody    clientKind = iota // crane, docker, dockerd, anything unknown
-	showsRegistryBody                   // containers/image: skopeo, podman, buildah
-	showsStatusLine                     // containerd
-)
-
-// kindOf reads a User-Agent. containers/image names itself
-// "containers/5.24.2 (github.com/containers/image)" unless its program
-// names itself: "skopeo/1.9.3", "libpod/4.3.1" (podman), "Buildah/1.28.2";
-// containerd sends "containerd/1.6.20~ds1".
-func kindOf(agent string) clientKind {
-	switch {
-	case strings.HasSuffix(agent, "(github.com/containers/image)"),
-		strings.HasPrefix(agent, "skopeo/"), strings.HasPrefix(agent, "libpod/"), strings.HasPrefix(agent, "Buildah/"):
-		return showsRegistryBody
-	case strings.HasPrefix(agent, "containerd/"):
-		return showsStatusLine
-	}
-	return showsTokenBody
-}
+// What each client shows, and how it is recognised: clients.go.
 
 // limit is what a bearer token was issued for when the proxy asked the
 // Hub for less than the client did, or the Hub granted less: a registry

@@ -69,6 +69,7 @@ type Proxy struct {
 
 	noticeMu sync.Mutex
 	noticed  map[string]bool
+	refusals refusals // the last sentences refused with, for run
 }
 
 // New builds the proxy.

@@ -1,7 +1,9 @@
 package proxycmd
 
 import (
+	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/oatkit/oat/internal/desktop"
@@ -23,4 +25,26 @@ func (c *cli) desktopChecks(log *slog.Logger) {
 		log.Warn("this machine is under a Docker Desktop sign-in enforcement or Settings Management policy, where Image Access Management and Registry Access Management apply: "+desktop.Advice,
 			"files", strings.Join(p.Files, ", "), "allowed_orgs", strings.Join(p.AllowedOrgs, ","))
 	}
+}
+
+// daemonWithoutProxy says, for a docker command that run --inject starts,
+// when the engine it talks to uses no proxy: what the engine pulls and
+// pushes itself then reaches Docker Hub without the injected token, and
+// fails there with the Hub's own words. "" when the command is not docker,
+// the engine uses a proxy, or it cannot be asked.
+func (c *cli) daemonWithoutProxy(ctx context.Context, cmd string) string {
+	if filepath.Base(cmd) != "docker" {
+		return ""
+	}
+	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
+	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
+		env.ConfigDir = dir
+	}
+	host := desktop.Detect(env).Endpoint.Host
+	info, err := desktop.EngineInfo(ctx, host)
+	if err != nil || info.HTTPSProxy != "" {
+		return ""
+	}
+	return "the Docker daemon at " + host + " uses no proxy: what it pulls and pushes itself (docker build's FROM, docker push, buildx's docker driver) reaches Docker Hub without the injected token, and is refused there as anonymous. " +
+		"Put the daemon behind oat-proxy serve --inject (oat-proxy trust prints its settings), or hand the build the token through the helper (docker login)"
 }

@@ -1,6 +1,7 @@
 package proxycmd
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -65,6 +66,12 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	if err != nil {
 		return err
 	}
+	unproxied := ""
+	if o.inject {
+		if unproxied = c.daemonWithoutProxy(context.Background(), path); unproxied != "" {
+			fmt.Fprintf(c.Stderr, "%s: warning: %s.\n", Program, unproxied)
+		}
+	}
 	url := proxyauth.URL(inst.addr, secret)
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
@@ -83,6 +90,17 @@ func (c *cli) run(o serveOptions, argv []string) error {
 		}
 	}()
 	err = cmd.Wait()
+	if err != nil && unproxied != "" {
+		fmt.Fprintf(c.Stderr, "%s: hint: %s.\n", Program, unproxied)
+	}
+	if err != nil {
+		// Some clients show no text of a refusal (regctl shows no token
+		// body; BuildKit falls back to the daemon's own attempt): the
+		// sentences come from here.
+		for _, msg := range inst.proxy.LastRefusals() {
+			fmt.Fprintf(c.Stderr, "%s: refused: %s\n", Program, msg)
+		}
+	}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

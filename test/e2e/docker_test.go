@@ -32,7 +32,7 @@ const (
 	helperName = "docker-credential-oat"
 )
 
-// startHub starts the stand-in Docker Hub on the namespace's 127.0.0.1:443
+// startHub starts the stand-in Docker Hub on the namespace's hubIP:443
 // and writes its CA to a bundle file for dockerd. It redirects blob
 // downloads to its CDN host, as Docker Hub does.
 func startHub(t *testing.T, ctx context.Context, tokens ...standin.Token) (*standin.Hub, string) {
@@ -43,7 +43,7 @@ func startHub(t *testing.T, ctx context.Context, tokens ...standin.Token) (*stan
 // startHubWith is startHub with more options.
 func startHubWith(t *testing.T, ctx context.Context, opts standin.Options) (*standin.Hub, string) {
 	t.Helper()
-	opts.Addr, opts.StorageDir = "127.0.0.1:443", t.TempDir()
+	opts.Addr, opts.StorageDir = hubIP+":443", t.TempDir()
 	hub, err := standin.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
