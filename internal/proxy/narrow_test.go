@@ -73,24 +73,6 @@ func asked(hub *standin.Hub, since int) []string {
 	return out
 }
 
-func TestKindOf(t *testing.T) {
-	for agent, want := range map[string]clientKind{
-		agentSkopeo:     showsRegistryBody,
-		agentContainerd: showsStatusLine,
-		"skopeo/1.9.3":  showsRegistryBody,
-		"libpod/4.3.1":  showsRegistryBody,
-		agentCrane:      showsTokenBody,
-		"docker/20.10.24+dfsg1 go/go1.19.8 git-commit/5d6db84 kernel/6.1.0 os/linux arch/amd64 UpstreamClient(Docker-Client/28.2.2 \\(linux\\))": showsTokenBody,
-		"":                     showsTokenBody,
-		"containerd-like/1.0":  showsTokenBody,
-		"containers/image 5.0": showsTokenBody,
-	} {
-		if got := kindOf(agent); got != want {
-			t.Errorf("kindOf(%q) = %d, want %d", agent, got, want)
-		}
-	}
-}
-
 func TestNarrow(t *testing.T) {
 	tok := oat.Token{Org: "acme", Label: "l", Scopes: mustScopes(t, []string{"acme/app"}, []string{"acme/tool"})}
 	for _, c := range []struct {

@@ -93,13 +93,7 @@ func isAccessTokenRoute(path string) bool {
 // classifyLogin reads a login's JSON body: one object of known string
 // fields, each once.
 func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request) {
-	hideJSON(body, req)
-	if err := bodyHeaders(r, JSONType); err != nil {
-		req.unread("the login: " + err.Error())
-		return
-	}
-	if !utf8.Valid(body) {
-		req.unread("the login body: text that is not UTF-8")
+	if !readableJSON(r, body, "the login", req) {
 		return
 	}
 	obj, err := parseFlatJSON(body)
@@ -121,18 +115,27 @@ func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request)
 // readJSONBody reads an access token route's body as the Hub would: JSON,
 // not encoded, each object's keys once.
 func readJSONBody(r *http.Request, body []byte, req *Request) {
-	hideJSON(body, req)
-	if err := bodyHeaders(r, JSONType); err != nil {
-		req.unread("the access token request: " + err.Error())
-		return
-	}
-	if !utf8.Valid(body) {
-		req.unread("the access token request body: text that is not UTF-8")
+	if !readableJSON(r, body, "the access token request", req) {
 		return
 	}
 	if err := strictJSON(body); err != nil {
 		req.unread("the access token request body: " + err.Error())
 	}
+}
+
+// readableJSON checks what every JSON body the proxy reads must be: sent
+// as JSON, not encoded, in UTF-8. Its strings are hidden values either way.
+func readableJSON(r *http.Request, body []byte, what string, req *Request) bool {
+	hideJSON(body, req)
+	if err := bodyHeaders(r, JSONType); err != nil {
+		req.unread(what + ": " + err.Error())
+		return false
+	}
+	if !utf8.Valid(body) {
+		req.unread(what + " body: text that is not UTF-8")
+		return false
+	}
+	return true
 }
 
 // strictJSON checks that body is one JSON value whose objects give each

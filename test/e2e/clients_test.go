@@ -64,7 +64,8 @@ var (
 )
 
 // TestSentenceInEveryClient runs the clients platform teams use — helm,
-// oras, regctl, podman, and docker buildx with dockerd's BuildKit — in
+// oras, regctl, crane, skopeo and podman (docker buildx with dockerd's
+// BuildKit: TestBuildxShowsTheSentence) — in
 // both modes: with the helper's credentials through oat-proxy serve, and
 // with no credentials under oat-proxy run --inject. Each prints the
 // proxy's sentence for a push and a pull outside every token (or, for the
@@ -124,6 +125,9 @@ func TestSentenceInEveryClient(t *testing.T) {
 					r := refused(t, ctx, hub, pr, c, tt.repo, tt.do, "", a[0], a[1:]...)
 					if out := strings.ReplaceAll(r.stdout+r.stderr, `\"`, `"`); !tt.want.MatchString(out) {
 						t.Errorf("%s: the output lacks the sentence (%s):\n%s", strings.Join(a, " "), tt.want, r)
+					}
+					if mode == "inject" && !strings.Contains(r.stderr, "oat-proxy: refused: ") {
+						t.Errorf("%s: run printed none of its refusals:\n%s", strings.Join(a, " "), r)
 					}
 					if got := deniedFamilies(t, pr, tt.repo); !slices.Contains(got, cc.family) {
 						t.Errorf("%s: the audit log's refusals on %s name the clients %q, want %q", strings.Join(a, " "), tt.repo, got, cc.family)
@@ -203,7 +207,19 @@ func realClients(t *testing.T) []clientCase {
 			pull:    []string{"regctl", "manifest", "get", "docker.io/acme/tool:1.0"},
 		},
 		{
-			name: "podman", family: "podman",
+			name: "crane", family: "crane",
+			allowed: [][]string{{"crane", "copy", "acme/base:1.0", "acme/app:crane"}},
+			push:    []string{"crane", "copy", "acme/app:1.0", "acme/base:crane"},
+			pull:    []string{"crane", "manifest", "acme/tool:1.0"},
+		},
+		{
+			name: "skopeo", family: "skopeo",
+			allowed: [][]string{{"skopeo", "--insecure-policy", "copy", "docker://docker.io/acme/base:1.0", "dir:$DIR/base"}},
+			push:    []string{"skopeo", "--insecure-policy", "copy", "dir:$DIR/base", "docker://docker.io/acme/base:skopeo"},
+			pull:    []string{"skopeo", "--insecure-policy", "copy", "docker://docker.io/acme/tool:1.0", "dir:$DIR/tool"},
+		},
+		{
+			name: "podman", family: "containers/image", // podman 4.3 names its library, not itself
 			allowed: [][]string{podman("pull", "docker.io/acme/base:1.0"), podman("push", "docker.io/acme/base:1.0", "docker.io/acme/app:podman")},
 			push:    podman("push", "docker.io/acme/base:1.0", "docker.io/acme/base:podman"),
 			pull:    podman("pull", "docker.io/acme/tool:1.0"),
