@@ -26,6 +26,10 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r, "username", "password", "token")
 		return
 	}
+	if org, id, ok := isAccessTokenPath(path); ok {
+		h.serveAccessTokens(w, r, org, id)
+		return
+	}
 	tok, status := h.apiPrincipal(r)
 	if tok != nil {
 		entry.Principal, entry.Label = tok.Org, tok.Label
@@ -127,6 +131,11 @@ func (h *Hub) login(w http.ResponseWriter, r *http.Request, userField, secretFie
 	fields, err := lenientBody(w, r)
 	if err != nil || len(fields) == 0 {
 		apiError(w, http.StatusBadRequest, "malformed body")
+		return
+	}
+	if jwt := h.ownerLogin(fields.Get(userField), fields.Get(secretField)); jwt != "" {
+		entry.Principal = fields.Get(userField)
+		writeJSON(w, http.StatusOK, map[string]string{tokenField: jwt})
 		return
 	}
 	tok := h.authenticate(fields.Get(userField), fields.Get(secretField))

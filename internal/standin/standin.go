@@ -51,6 +51,15 @@ type Token struct {
 	OrgScopes  []string  // organization scopes, such as "member-read"
 	Expires    time.Time // zero: never
 	Inactive   bool
+
+	// The Hub API's record of the token (Start makes one for the tokens
+	// of Options.Tokens that have none).
+	ID          string
+	Description string
+	CreatedBy   string
+	Created     time.Time
+	LastUsed    time.Time // zero: never used
+	Resources   []Resource
 }
 
 // Options configure a Hub.
@@ -70,6 +79,12 @@ type Options struct {
 	// package's constant, one of Docker Hub's real blob hosts) if empty.
 	// Another name stands for a CDN host Docker adds.
 	CDNHost string
+	// Owners may sign in to the Hub API and manage their organizations'
+	// access tokens there.
+	Owners []Owner
+	// TokenLimit is how many access tokens an organization may hold
+	// (DefaultTokenLimit if 0).
+	TokenLimit int
 }
 
 // Request is one request the hub answered, without any secret.
@@ -108,10 +123,12 @@ type Hub struct {
 
 	mu         sync.Mutex
 	tokens     []Token
-	refresh    map[string]credentials // refresh token → the token it stands for
-	apiTokens  map[string]credentials // Hub API JWT → the token that logged in
-	padding    int                    // bytes of padding in token responses
-	issued     map[string]principal   // bearer token ID → the token it was issued to
+	refresh    map[string]credentials  // refresh token → the token it stands for
+	apiTokens  map[string]credentials  // Hub API JWT → the token that logged in
+	owners     map[string]ownerSession // Hub API JWT → the owner that signed in
+	failures   []int                   // statuses the access token API answers next
+	padding    int                     // bytes of padding in token responses
+	issued     map[string]principal    // bearer token ID → the token it was issued to
 	requests   []Request
 	transports []*http.Transport // handed out by Transport, closed by Close
 
@@ -143,8 +160,12 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 		tokens:    append([]Token(nil), opts.Tokens...),
 		refresh:   map[string]credentials{},
 		apiTokens: map[string]credentials{},
+		owners:    map[string]ownerSession{},
 		issued:    map[string]principal{},
 		seed:      Token{Org: "standin-seed", Label: "seed", Secret: randomString(32), Push: []string{"*"}},
+	}
+	for i := range h.tokens {
+		h.tokens[i].record()
 	}
 	if err := h.start(ctx); err != nil {
 		h.cleanup()

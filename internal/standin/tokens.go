@@ -185,16 +185,21 @@ func SecretHash(secret string) string {
 }
 
 // authenticate returns the active, unexpired token with this organization
-// and secret, or nil.
+// and secret, or nil. It is the token's use: its last use is now.
 func (h *Hub) authenticate(org, secret string) *Token {
 	want := sha256.Sum256([]byte(secret))
-	for _, t := range h.allTokens() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, t := range append([]Token{h.seed}, h.tokens...) {
 		got := sha256.Sum256([]byte(t.Secret))
 		if t.Org != org || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 			continue
 		}
 		if t.Inactive || (!t.Expires.IsZero() && time.Now().After(t.Expires)) {
 			return nil
+		}
+		if i > 0 {
+			h.tokens[i-1].LastUsed = time.Now().UTC().Truncate(time.Second)
 		}
 		return &t
 	}
