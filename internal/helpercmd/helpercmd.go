@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -55,6 +56,10 @@ type Options struct {
 	IsTerminal func(w any) bool
 	// SystemRoot prefixes system paths the Desktop checks read (tests).
 	SystemRoot string
+	// HubHTTP is the Hub API's HTTP client, and HubBase its address
+	// (tests; the default client and https://hub.docker.com if zero).
+	HubHTTP *http.Client
+	HubBase string
 }
 
 type cli struct {
@@ -109,6 +114,7 @@ and stdout; people run the other commands.`,
 				versionCommand(c),
 				c.setupCommand(),
 				c.tokenCommand(),
+				c.hubCommand(),
 				c.doctorCommand(),
 				c.unlockCommand(),
 				c.lockCommand(),

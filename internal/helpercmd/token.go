@@ -2,7 +2,6 @@ package helpercmd
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +40,8 @@ organization: docker login, token default, token add --default.`,
 			c.tokenDefaultCommand(),
 			c.tokenImportCommand(),
 			c.tokenExportCommand(),
+			c.tokenCreateCommand(),
+			c.tokenSyncCommand(),
 		},
 	}
 }
@@ -158,15 +159,36 @@ func (c *cli) readSecret(prompt string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the secret: %w", err)
 	}
+	return checkSecret(b, "on stdin", "pipe the token in, as in: printf '%s' \"$TOKEN\" | "+Program+" token add …")
+}
+
+// readSecretFile reads a secret from a file, as docker login's
+// --password-file would.
+func (c *cli) readSecretFile(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", fmt.Errorf("read the secret: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	if err != nil {
+		return "", fmt.Errorf("read the secret: %w", err)
+	}
+	return checkSecret(b, "in "+name, "write the personal access token alone into the file")
+}
+
+// checkSecret is the one word of b, read from where, or an error saying
+// what to do.
+func checkSecret(b []byte, where, fix string) (string, error) {
 	if len(b) > 4096 {
-		return "", errors.New("the secret on stdin is longer than 4096 bytes")
+		return "", fmt.Errorf("the secret %s is longer than 4096 bytes", where)
 	}
 	secret := strings.TrimSpace(string(b))
 	switch {
 	case secret == "":
-		return "", errors.New("no secret on stdin: pipe the token in, as in: printf '%s' \"$TOKEN\" | " + Program + " token add …")
+		return "", fmt.Errorf("no secret %s: %s", where, fix)
 	case strings.ContainsAny(secret, " \t\r\n"):
-		return "", errors.New("the secret on stdin holds more than one word or line")
+		return "", fmt.Errorf("the secret %s holds more than one word or line", where)
 	}
 	return secret, nil
 }
@@ -210,6 +232,12 @@ type tokenView struct {
 	Default     bool       `json:"default"`
 	Scopes      oat.Scopes `json:"scopes"`
 	Source      string     `json:"source,omitempty"`
+	// What the Hub said at the last create or sync, when it was asked.
+	HubID      string     `json:"id,omitempty"`
+	IsActive   *bool      `json:"is_active,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Gone       bool       `json:"gone_from_hub,omitempty"`
 }
 
 func view(t oat.Token, now time.Time) tokenView {
@@ -218,6 +246,14 @@ func view(t oat.Token, now time.Time) tokenView {
 	if !t.Expires.IsZero() {
 		e := t.Expires
 		v.Expires = &e
+	}
+	if t.HubID != "" {
+		active := t.Active
+		v.HubID, v.IsActive, v.ExpiresAt, v.Gone = t.HubID, &active, v.Expires, t.Gone
+		if !t.LastUsed.IsZero() {
+			u := t.LastUsed
+			v.LastUsedAt = &u
+		}
 	}
 	return v
 }

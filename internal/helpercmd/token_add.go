@@ -81,31 +81,41 @@ func (c *cli) tokenAdd(spec tokenSpec) error {
 	if !t.Expires.IsZero() && t.Expires.Sub(now) > 366*24*time.Hour {
 		c.warn("the expiry is more than a year away; Docker Hub tokens are usually set to expire within a year")
 	}
+	if t, err = c.putNew(t, spec.makeDefault); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "added token %q (%s): %s, expires %s%s\n", t.Label, t.Org, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t))
+	if len(t.Scopes.Org) > 0 && len(t.Scopes.Repos) > 0 {
+		c.warn("this token has organization scopes too: keep it off machines that only pull and push")
+	}
+	return nil
+}
+
+// putNew stores a new record: the default of its organization when asked
+// or when it is the first, docker then logged in as it.
+func (c *cli) putNew(t oat.Token, makeDefault bool) (oat.Token, error) {
 	var switched string
-	err = c.update(func(r *store.Records) error {
+	err := c.update(func(r *store.Records) error {
 		if err := checkAdd(r.Tokens, t); err != nil {
 			return err
 		}
 		// The first record of an organization is its default.
-		t.Default = spec.makeDefault || len(r.ForOrg(t.Org)) == 0
+		t.Default = makeDefault || len(r.ForOrg(t.Org)) == 0
 		if !t.Default {
 			return r.PutToken(t)
 		}
 		if err := r.SetDefault(t); err != nil {
 			return err
 		}
+		var err error
 		switched, err = r.LoginAs(t.Org)
 		return err
 	})
 	if err != nil {
-		return err
+		return t, err
 	}
 	c.saySwitched(switched, t.Org)
-	fmt.Fprintf(c.Stdout, "added token %q (%s): %s, expires %s%s\n", t.Label, t.Org, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t))
-	if len(t.Scopes.Org) > 0 && len(t.Scopes.Repos) > 0 {
-		c.warn("this token has organization scopes too: keep it off machines that only pull and push")
-	}
-	return nil
+	return t, nil
 }
 
 // checkAdd refuses a record whose label is taken, or one too many.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/oat"
 )
 
 // The vocabulary of an access token's resources.
@@ -33,12 +34,9 @@ const (
 )
 
 // Resource is what a token may do on a repository (TYPE_REPO: a
-// repository, ORG/*, or PublicRepos) or in the organization (TYPE_ORG).
-type Resource struct {
-	Type   string   `json:"type"`
-	Path   string   `json:"path"`
-	Scopes []string `json:"scopes"`
-}
+// repository, ORG/*, or PublicRepos) or in the organization (TYPE_ORG):
+// the token model's own reading of the Hub's JSON.
+type Resource = oat.APIResource
 
 // Token is an organization access token as the Hub describes it. Secret
 // is set only in the answer to its creation: the Hub never shows it again.
@@ -54,6 +52,12 @@ type Token struct {
 	LastUsedAt  *time.Time `json:"last_used_at"`
 	Resources   []Resource `json:"resources,omitempty"`
 	Secret      string     `json:"token,omitempty"`
+}
+
+// API is t as the token model reads the Hub's JSON, for its records.
+func (t Token) API() oat.APIToken {
+	active, created := t.IsActive, t.CreatedAt
+	return oat.APIToken{ID: t.ID, Label: t.Label, Description: t.Description, IsActive: &active, CreatedAt: &created, ExpiresAt: t.ExpiresAt, Resources: t.Resources}
 }
 
 // NewToken is what a token is created with. ExpiresAt nil: it never

@@ -26,8 +26,15 @@ type Token struct {
 	Active      bool      `json:"active"`
 	Default     bool      `json:"default,omitempty"`
 	Scopes      Scopes    `json:"scopes"`
-	// Source says how the record came in: "login", "add" or "import".
+	// Source says how the record came in: "login", "add", "import" or
+	// "create".
 	Source string `json:"source,omitempty"`
+	// What the Hub's API said of the token at the last create or sync:
+	// its ID, its last use, and whether it was gone from the Hub (deleted
+	// there: the record is kept, never silently dropped).
+	HubID    string    `json:"hub_id,omitempty"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+	Gone     bool      `json:"gone,omitempty"`
 }
 
 // ID is "org/label".

@@ -1,0 +1,219 @@
+package helpercmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oatkit/oat/internal/hubapi"
+	"github.com/oatkit/oat/internal/passphrase"
+	"github.com/oatkit/oat/internal/standin"
+)
+
+const ownerPAT = "dckr_pat_LifecycleOwner00000000001"
+
+// lifecycle is a stand-in Hub with an owner of acme, and the helper
+// pointed at it.
+type lifecycle struct {
+	hub  *standin.Hub
+	home string
+	http *http.Client
+}
+
+func newLifecycle(t *testing.T, limit int) *lifecycle {
+	t.Helper()
+	h, err := standin.Start(context.Background(), standin.Options{
+		Owners:     []standin.Owner{{User: "alice", Secret: ownerPAT, Orgs: []string{"acme"}}},
+		TokenLimit: limit,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return &lifecycle{hub: h, home: filepath.Join(t.TempDir(), "oat"), http: &http.Client{Transport: h.Transport()}}
+}
+
+func (l *lifecycle) run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, Options{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Getenv:      env(map[string]string{"OAT_HOME": l.home, "OAT_PASSPHRASE": testPW}),
+		OpenTTY:     func() (passphrase.TTY, error) { return nil, errors.New("no terminal") },
+		VaultParams: fastParams, Now: time.Now, HubHTTP: l.http,
+	})
+	return out.String(), errb.String(), code
+}
+
+// owner is a Hub API client signed in as the owner, acting at the Hub
+// behind the helper's back.
+func (l *lifecycle) owner(t *testing.T) *hubapi.Client {
+	t.Helper()
+	c := &hubapi.Client{HTTP: l.http}
+	if err := c.Login(context.Background(), "alice", ownerPAT); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// granted is what the Hub's token service grants secret for scope.
+func (l *lifecycle) granted(t *testing.T, secret, scope string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&scope="+scope, nil)
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("acme:"+secret)))
+	resp, err := l.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	r := l.hub.Requests()
+	return r[len(r)-1].Granted
+}
+
+type lsEntry struct {
+	Label, ID  string
+	Active     bool
+	IsActive   *bool      `json:"is_active"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Gone       bool       `json:"gone_from_hub"`
+	Scopes     struct {
+		Repos []struct {
+			Repo string
+			Push bool
+		}
+	}
+}
+
+func (l *lifecycle) ls(t *testing.T) map[string]lsEntry {
+	t.Helper()
+	out, stderr, code := l.run(t, "", "token", "ls", "--json")
+	var list []lsEntry
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil {
+		t.Fatalf("token ls --json: %d %s %s", code, out, stderr)
+	}
+	m := map[string]lsEntry{}
+	for _, e := range list {
+		m[e.Label] = e
+	}
+	return m
+}
+
+// A token's life through the helper and the Hub: the owner's sign-in kept
+// apart and never listed, a token created at the Hub and kept with what
+// the Hub answered (usable at the registry at once), the Hub's later
+// changes and deletions taken in by sync, tokens the Hub has alone listed.
+func TestTokenCreateAndSync(t *testing.T) {
+	l := newLifecycle(t, 0)
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--pull", "acme/app"); code == 0 || !strings.Contains(stderr, "hub login") {
+		t.Fatalf("create without a sign-in: %d %s", code, stderr)
+	}
+	if _, stderr, code := l.run(t, "dckr_oat_x", "hub", "login", "-u", "acme", "--password-stdin"); code == 0 || !strings.Contains(stderr, "cannot manage organization access tokens") {
+		t.Errorf("hub login with an OAT: %d %s", code, stderr)
+	}
+	if _, stderr, code := l.run(t, "dckr_pat_wrong", "hub", "login", "-u", "alice", "--password-stdin"); code == 0 || !strings.Contains(stderr, "401") || strings.Contains(stderr, "dckr_pat_wrong") {
+		t.Errorf("hub login with a wrong secret: %d %s", code, stderr)
+	}
+	if out, stderr, code := l.run(t, ownerPAT, "hub", "login", "-u", "alice", "--password-stdin"); code != 0 || !strings.Contains(out, "signed in to the Docker Hub API as alice") {
+		t.Fatalf("hub login: %d %s %s", code, out, stderr)
+	}
+	if out, _, _ := l.run(t, "", "list"); strings.Contains(out, "alice") || strings.Contains(out, "hub.docker.com") {
+		t.Errorf("list shows the owner's sign-in: %s", out)
+	}
+
+	out, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--pull", "acme/app", "--push", "acme/tool", "--expires", "90d", "--json")
+	var created lsEntry
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil || created.ID == "" || created.IsActive == nil || !*created.IsActive {
+		t.Fatalf("token create: %d %s %s", code, out, stderr)
+	}
+	createOut := out + stderr
+	got, _, code := l.run(t, "https://index.docker.io/v1/", "get")
+	var cred struct{ Username, Secret string }
+	if code != 0 || json.Unmarshal([]byte(got), &cred) != nil || cred.Username != "acme" || !strings.HasPrefix(cred.Secret, "dckr_oat_") {
+		t.Fatalf("get after create: %d %s", code, got)
+	}
+	if strings.Contains(createOut, cred.Secret) {
+		t.Errorf("create printed the secret: %s", createOut)
+	}
+	if g := l.granted(t, cred.Secret, "repository:acme/tool:push"); !slices.Contains(g, "repository:acme/tool:push") {
+		t.Errorf("the created token is not usable at the registry at once: granted %q", g)
+	}
+
+	// Behind the helper's back: the owner cuts the token to pull on
+	// acme/app, deactivates it, and creates another.
+	ctx := context.Background()
+	o := l.owner(t)
+	off := false
+	res := []hubapi.Resource{{Type: hubapi.TypeRepo, Path: "acme/app", Scopes: []string{hubapi.ScopePull}}}
+	if _, err := o.Update(ctx, "acme", created.ID, hubapi.Change{IsActive: &off, Resources: &res}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Create(ctx, "acme", hubapi.NewToken{Label: "web", Resources: res}); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = l.run(t, "", "token", "sync")
+	if code != 0 || !strings.Contains(out, "acme/ci: synced") || !strings.Contains(out, "acme/web: at the Hub only") {
+		t.Fatalf("sync: %d %s %s", code, out, stderr)
+	}
+	ci := l.ls(t)["ci"]
+	if ci.Active || ci.IsActive == nil || *ci.IsActive || len(ci.Scopes.Repos) != 1 || ci.Scopes.Repos[0].Push || ci.LastUsedAt == nil {
+		t.Errorf("after sync the record does not hold the Hub's truth: %+v", ci)
+	}
+	if _, ok := l.ls(t)["web"]; ok {
+		t.Error("sync made a record of a token whose secret it never had")
+	}
+
+	// Deleted at the Hub: marked, kept.
+	if err := o.Delete(ctx, "acme", created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, code := l.run(t, "", "token", "sync", "--org", "acme"); code != 0 || !strings.Contains(out, "acme/ci: gone from the Hub") {
+		t.Fatalf("sync after the delete: %d %s %s", code, out, stderr)
+	}
+	if ci := l.ls(t)["ci"]; !ci.Gone || ci.Active || ci.ID != created.ID {
+		t.Errorf("a token deleted at the Hub: %+v, want its record kept, marked gone", ci)
+	}
+
+	if _, _, code := l.run(t, "", "hub", "logout"); code != 0 {
+		t.Fatal("hub logout failed")
+	}
+	if _, stderr, code := l.run(t, "", "token", "sync"); code == 0 || !strings.Contains(stderr, "no Docker Hub API sign-in is kept") {
+		t.Errorf("sync after logout: %d %s", code, stderr)
+	}
+}
+
+// A create the Hub refuses (the limit, a failure) keeps nothing; the
+// organization's token count at the Hub is unchanged.
+func TestTokenCreateRefused(t *testing.T) {
+	l := newLifecycle(t, 1)
+	if _, stderr, code := l.run(t, ownerPAT, "hub", "login", "-u", "alice", "--password-stdin"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "one", "--pull", "acme/app"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "two", "--pull", "acme/app"); code == 0 || !strings.Contains(stderr, "limit of 1") {
+		t.Errorf("over the limit: %d %s", code, stderr)
+	}
+	l.hub.FailNext(1, http.StatusServiceUnavailable) // the access token API's next answer, not the sign-in's
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "three", "--pull", "acme/app"); code == 0 || !strings.Contains(stderr, "503") {
+		t.Errorf("a failing Hub: %d %s", code, stderr)
+	}
+	if m := l.ls(t); len(m) != 1 {
+		t.Errorf("records after refused creates: %v", m)
+	}
+	list, err := l.owner(t).List(context.Background(), "acme")
+	if err != nil || len(list) != 1 {
+		t.Errorf("the Hub holds %d tokens (%v), want 1", len(list), err)
+	}
+}
