@@ -258,12 +258,22 @@ func (c *cli) checkTokens(r *doctorReport, s *store.Store) {
 			}
 			r.add("tokens", status, fmt.Sprintf("token %s expired on %s", id, t.Expires.Format("2006-01-02")),
 				"create a new one in the Admin Console, add it, then: "+Program+" token rm "+t.ID())
+		case t.Gone:
+			r.add("tokens", statusWarn, "token "+id+" is gone from Docker Hub (deleted there, as the last token sync found)", Program+" token rm "+t.ID())
 		case !t.Active:
-			r.add("tokens", statusWarn, "token "+id+" is inactive", "")
+			hint := ""
+			if t.HubID != "" {
+				hint = Program + " token activate " + t.ID() + ", or token delete it"
+			}
+			r.add("tokens", statusWarn, "token "+id+" is inactive", hint)
 		case t.ExpiresSoon(now):
 			r.add("tokens", statusWarn, fmt.Sprintf("token %s expires %s (%s)", id, t.ExpiryText(now), t.Expires.Format("2006-01-02")), "replace it before then")
 		default:
 			r.add("tokens", statusOK, fmt.Sprintf("token %s: %s, expires %s%s", id, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t)), "")
+		}
+		if unused := now.Sub(t.LastUsed); !t.LastUsed.IsZero() && unused > oat.UnusedFor && t.Active {
+			r.add("tokens", statusWarn, fmt.Sprintf("token %s has not been used for %d days (last on %s, as the last token sync found)", id, int(unused.Hours()/24), t.LastUsed.Format("2006-01-02")),
+				"if nothing needs it, deactivate it: "+Program+" token deactivate "+t.ID())
 		}
 		if t.Scopes.Unknown {
 			r.add("tokens", statusInfo, "token "+id+" came in through docker login: its scopes are unknown, so nothing can warn before a request is refused",

@@ -26,6 +26,7 @@ type lifecycle struct {
 	hub  *standin.Hub
 	home string
 	http *http.Client
+	now  func() time.Time // the helper's clock (time.Now if nil)
 }
 
 func newLifecycle(t *testing.T, limit int) *lifecycle {
@@ -44,11 +45,15 @@ func newLifecycle(t *testing.T, limit int) *lifecycle {
 func (l *lifecycle) run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	now := l.now
+	if now == nil {
+		now = time.Now
+	}
 	code := Run(context.Background(), args, Options{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Getenv:      env(map[string]string{"OAT_HOME": l.home, "OAT_PASSPHRASE": testPW}),
 		OpenTTY:     func() (passphrase.TTY, error) { return nil, errors.New("no terminal") },
-		VaultParams: fastParams, Now: time.Now, HubHTTP: l.http,
+		VaultParams: fastParams, Now: now, HubHTTP: l.http,
 	})
 	return out.String(), errb.String(), code
 }
@@ -215,5 +220,94 @@ func TestTokenCreateRefused(t *testing.T) {
 	list, err := l.owner(t).List(context.Background(), "acme")
 	if err != nil || len(list) != 1 {
 		t.Errorf("the Hub holds %d tokens (%v), want 1", len(list), err)
+	}
+}
+
+// deactivate, activate and delete act at the Hub and on the record: the
+// Hub refuses a deactivated token, accepts it again, and forgets a deleted
+// one, whose record goes too.
+func TestTokenActivateDeactivateDelete(t *testing.T) {
+	l := newLifecycle(t, 0)
+	if _, stderr, code := l.run(t, ownerPAT, "hub", "login", "-u", "alice", "--password-stdin"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--pull", "acme/app"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := l.run(t, "dckr_oat_AddedByHand000000000000001", "token", "add", "--org", "acme", "--label", "by-hand", "--pull", "acme/app"); code != 0 {
+		t.Fatal(stderr)
+	}
+	got, _, _ := l.run(t, "https://index.docker.io/v1/", "get")
+	var cred struct{ Secret string }
+	_ = json.Unmarshal([]byte(got), &cred)
+	id := l.ls(t)["ci"].ID
+
+	if out, stderr, code := l.run(t, "", "token", "deactivate", "ci"); code != 0 || !strings.Contains(out, `deactivated token "ci" (acme) at Docker Hub`) {
+		t.Fatalf("deactivate: %d %s %s", code, out, stderr)
+	}
+	if g := l.granted(t, cred.Secret, "repository:acme/app:pull"); g != nil {
+		t.Errorf("the Hub still accepts a deactivated token: %q", g)
+	}
+	if ci := l.ls(t)["ci"]; ci.Active {
+		t.Errorf("the record of a deactivated token is active: %+v", ci)
+	}
+	if out, stderr, code := l.run(t, "", "token", "activate", "ci", "--json"); code != 0 || !strings.Contains(out, `"is_active": true`) {
+		t.Fatalf("activate: %d %s %s", code, out, stderr)
+	}
+	if g := l.granted(t, cred.Secret, "repository:acme/app:pull"); !slices.Contains(g, "repository:acme/app:pull") {
+		t.Errorf("the Hub refuses a token active again: %q", g)
+	}
+	if _, stderr, code := l.run(t, "", "token", "deactivate", "by-hand"); code == 0 || !strings.Contains(stderr, "token sync") {
+		t.Errorf("deactivate of a record without a Hub id: %d %s", code, stderr)
+	}
+	if out, stderr, code := l.run(t, "", "token", "delete", "ci"); code != 0 || !strings.Contains(out, "deleted") {
+		t.Fatalf("delete: %d %s %s", code, out, stderr)
+	}
+	if _, err := l.owner(t).Get(context.Background(), "acme", id); !errors.Is(err, hubapi.ErrNotFound) {
+		t.Errorf("the Hub still has the deleted token: %v", err)
+	}
+	if _, ok := l.ls(t)["ci"]; ok {
+		t.Error("the record of a deleted token is still here")
+	}
+}
+
+// doctor says what sync learnt: a token unused for 90 days, one
+// deactivated at the Hub, one gone from it.
+func TestDoctorOnSyncedTokens(t *testing.T) {
+	l := newLifecycle(t, 0)
+	if _, stderr, code := l.run(t, ownerPAT, "hub", "login", "-u", "alice", "--password-stdin"); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, label := range []string{"old", "off", "gone"} {
+		if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", label, "--pull", "acme/app"); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	got, _, _ := l.run(t, "https://index.docker.io/v1/", "get") // old is the default
+	var cred struct{ Secret string }
+	_ = json.Unmarshal([]byte(got), &cred)
+	l.granted(t, cred.Secret, "repository:acme/app:pull") // its last use
+	ids := l.ls(t)
+	ctx := context.Background()
+	off := false
+	if _, err := l.owner(t).Update(ctx, "acme", ids["off"].ID, hubapi.Change{IsActive: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.owner(t).Delete(ctx, "acme", ids["gone"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := l.run(t, "", "token", "sync"); code != 0 {
+		t.Fatal(stderr)
+	}
+	l.now = func() time.Time { return time.Now().Add(100 * 24 * time.Hour) }
+	out, _, _ := l.run(t, "", "doctor")
+	for _, want := range []string{
+		`token "old" (acme) has not been used for 100 days`,
+		`token "off" (acme) is inactive`, "token activate acme/off",
+		`token "gone" (acme) is gone from Docker Hub`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -31,7 +31,7 @@ an RFC 3339 time, or a number of days (90d).
 
 The most recent explicit act picks the token docker gets for an
 organization: docker login, token default, token add --default.`,
-		Sub: []*command.Command{
+		Sub: append([]*command.Command{
 			c.tokenAddCommand(),
 			c.tokenListCommand(),
 			c.tokenShowCommand(),
@@ -42,7 +42,7 @@ organization: docker login, token default, token add --default.`,
 			c.tokenExportCommand(),
 			c.tokenCreateCommand(),
 			c.tokenSyncCommand(),
-		},
+		}, c.tokenHubCommands()...),
 	}
 }
 

@@ -51,6 +51,9 @@ func (t Token) Usable(now time.Time) bool {
 	return t.Active && !t.Expired(now) && t.Secret != ""
 }
 
+// UnusedFor is how long a token may go unused before doctor says so.
+const UnusedFor = 90 * 24 * time.Hour
+
 // ExpiresSoon reports whether the token expires within WarnWithin of now.
 func (t Token) ExpiresSoon(now time.Time) bool {
 	return !t.Expires.IsZero() && !t.Expired(now) && t.Expires.Sub(now) < WarnWithin
