@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -309,5 +310,129 @@ func TestDoctorOnSyncedTokens(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// dockerSecret is the secret get hands docker for Docker Hub.
+func (l *lifecycle) dockerSecret(t *testing.T) string {
+	t.Helper()
+	got, stderr, code := l.run(t, "https://index.docker.io/v1/", "get")
+	var cred struct{ Secret string }
+	if code != 0 || json.Unmarshal([]byte(got), &cred) != nil {
+		t.Fatalf("get: %d %s %s", code, got, stderr)
+	}
+	return cred.Secret
+}
+
+func (l *lifecycle) signIn(t *testing.T) {
+	t.Helper()
+	if _, stderr, code := l.run(t, ownerPAT, "hub", "login", "-u", "alice", "--password-stdin"); code != 0 {
+		t.Fatal(stderr)
+	}
+}
+
+// rotate replaces the token: docker gets the twin's secret at once, with
+// the same scopes and expiry policy; the old one is deactivated (after the
+// grace, on the run after it), and deleted with --delete.
+func TestTokenRotate(t *testing.T) {
+	l := newLifecycle(t, 0)
+	l.signIn(t)
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--pull", "acme/app", "--expires", "30d"); code != 0 {
+		t.Fatal(stderr)
+	}
+	s1 := l.dockerSecret(t)
+	out, stderr, code := l.run(t, "", "token", "rotate", "ci", "--grace", "1h")
+	s2 := l.dockerSecret(t)
+	if code != 0 || s2 == s1 || !strings.Contains(out, "stays active until") {
+		t.Fatalf("rotate --grace: %d %s %s (secret changed: %v)", code, out, stderr, s2 != s1)
+	}
+	for _, s := range []string{s1, s2} {
+		if g := l.granted(t, s, "repository:acme/app:pull"); !slices.Contains(g, "repository:acme/app:pull") {
+			t.Errorf("within the grace both tokens work: granted %q", g)
+		}
+	}
+	if g := l.granted(t, s2, "repository:acme/base:pull"); slices.Contains(g, "repository:acme/base:pull") {
+		t.Errorf("the twin may more than the old token: %q", g)
+	}
+	ls := l.ls(t)
+	twin := ls["ci"]
+	var old lsEntry
+	for label, e := range ls {
+		if strings.HasPrefix(label, "ci~") {
+			old = e
+		}
+	}
+	if twin.ID == "" || old.ID == "" || twin.ID == old.ID || !old.Active {
+		t.Fatalf("records after rotate: %+v", ls)
+	}
+	tw, err := l.owner(t).Get(context.Background(), "acme", twin.ID)
+	if err != nil || tw.ExpiresAt == nil || tw.ExpiresAt.Sub(time.Now()) < 29*24*time.Hour || tw.ExpiresAt.Sub(time.Now()) > 31*24*time.Hour {
+		t.Errorf("the twin's expiry is not 30 days from now: %v %+v", err, tw.ExpiresAt)
+	}
+	l.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if out, stderr, code := l.run(t, "", "token", "rotate", "ci"); code != 0 || !strings.Contains(out, "deactivated the old token") {
+		t.Fatalf("rotate after the grace: %d %s %s", code, out, stderr)
+	}
+	if g := l.granted(t, s1, "repository:acme/app:pull"); g != nil {
+		t.Errorf("the old token works after its grace: %q", g)
+	}
+	if out, stderr, code := l.run(t, "", "token", "rotate", "ci", "--delete"); code != 0 || !strings.Contains(out, "deleted the old token") {
+		t.Fatalf("rotate --delete: %d %s %s", code, out, stderr)
+	}
+	if list, _ := l.owner(t).List(context.Background(), "acme"); len(list) != 1 || list[0].ID != twin.ID {
+		t.Errorf("the Hub holds %+v, want the twin alone", list)
+	}
+}
+
+// A rotation the Hub fails at any of its steps loses nothing — docker's
+// secret works after the failure — and running it again finishes the job:
+// one token at the Hub, the one docker gets, the old one refused. A twin
+// an interrupted run made but never kept is deleted, not left behind.
+func TestTokenRotateFailsAtEveryStep(t *testing.T) {
+	for step := range 7 {
+		t.Run(fmt.Sprint("step ", step), func(t *testing.T) {
+			l := newLifecycle(t, 0)
+			l.signIn(t)
+			if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--push", "acme/app"); code != 0 {
+				t.Fatal(stderr)
+			}
+			s1 := l.dockerSecret(t)
+			oldID := l.ls(t)["ci"].ID
+			if step == 6 { // an earlier run's twin, created and never kept
+				res := []hubapi.Resource{{Type: hubapi.TypeRepo, Path: "acme/app", Scopes: []string{hubapi.ScopePush}}}
+				if _, err := l.owner(t).Create(context.Background(), "acme", hubapi.NewToken{Label: "ci", Description: rotationMark(oldID), Resources: res}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				l.hub.FailAfter(step, http.StatusServiceUnavailable)
+			}
+			_, stderr, code := l.run(t, "", "token", "rotate", "ci", "--delete")
+			// Its steps at the Hub: read the old token, list (for an
+			// earlier run's twin), create the twin, deactivate and delete
+			// the old one; a failure after the last is never met.
+			if failed := code != 0; failed != (step < 5) || (failed && !strings.Contains(stderr, "503")) {
+				t.Errorf("rotate with a failure at step %d: exit %d: %s", step, code, stderr)
+			}
+			if s := l.dockerSecret(t); l.granted(t, s, "repository:acme/app:push") == nil {
+				t.Errorf("after the failure (exit %d: %s) docker's secret does not work", code, stderr)
+			}
+			l.hub.ClearFailures() // a failure past the run's last step
+			if code != 0 {
+				if _, stderr, code := l.run(t, "", "token", "rotate", "ci", "--delete"); code != 0 {
+					t.Fatalf("rotate again: %d %s", code, stderr)
+				}
+			}
+			s2 := l.dockerSecret(t)
+			list, err := l.owner(t).List(context.Background(), "acme")
+			if err != nil || len(list) != 1 || list[0].ID == oldID {
+				t.Fatalf("the Hub holds %+v (%v), want the twin alone", list, err)
+			}
+			if s2 == s1 || l.granted(t, s2, "repository:acme/app:push") == nil || l.granted(t, s1, "repository:acme/app:pull") != nil {
+				t.Errorf("after the rotation: the new secret works %v, the old is refused %v", l.granted(t, s2, "repository:acme/app:push") != nil, l.granted(t, s1, "repository:acme/app:pull") == nil)
+			}
+			if ls := l.ls(t); len(ls) != 1 || ls["ci"].ID != list[0].ID {
+				t.Errorf("records: %+v, want ci alone with the twin's id %s", ls, list[0].ID)
+			}
+		})
 	}
 }

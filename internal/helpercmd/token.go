@@ -42,6 +42,7 @@ organization: docker login, token default, token add --default.`,
 			c.tokenExportCommand(),
 			c.tokenCreateCommand(),
 			c.tokenSyncCommand(),
+			c.tokenRotateCommand(),
 		}, c.tokenHubCommands()...),
 	}
 }

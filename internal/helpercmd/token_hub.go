@@ -67,7 +67,7 @@ func (c *cli) tokenAtHub(a hubAct, arg tokenArg, asJSON bool) error {
 	}
 	switch a.name {
 	case "delete":
-		if err := api.Delete(c.ctx, t.Org, t.HubID); err != nil && !errors.Is(err, hubapi.ErrNotFound) {
+		if err := api.Delete(c.ctx, t.Org, t.HubID); err != nil && !isGone(err) {
 			return hubHint(err)
 		}
 		t.Gone, t.Active = true, false
@@ -103,6 +103,9 @@ func (c *cli) tokenAtHub(a hubAct, arg tokenArg, asJSON bool) error {
 	fmt.Fprintf(c.Stdout, "%s token %q (%s) at Docker Hub\n", a.done, t.Label, t.Org)
 	return nil
 }
+
+// isGone reports whether the Hub answered that the token is not there.
+func isGone(err error) bool { return errors.Is(err, hubapi.ErrNotFound) }
 
 // findByHubID is the record of t as it is in the transaction.
 func findByHubID(all []oat.Token, t oat.Token) (oat.Token, error) {

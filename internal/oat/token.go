@@ -35,6 +35,12 @@ type Token struct {
 	HubID    string    `json:"hub_id,omitempty"`
 	LastUsed time.Time `json:"last_used,omitzero"`
 	Gone     bool      `json:"gone,omitempty"`
+	// A rotation in progress or done: the Hub id of the token this one
+	// replaces, or of the one replacing it, and when the replaced one is
+	// to be deactivated.
+	RotatedFrom string    `json:"rotated_from,omitempty"`
+	RotatedTo   string    `json:"rotated_to,omitempty"`
+	RetireAfter time.Time `json:"retire_after,omitzero"`
 }
 
 // ID is "org/label".

@@ -76,6 +76,23 @@ func (h *Hub) FailNext(n, status int) {
 	h.failures = append(h.failures, slices.Repeat([]int{status}, n)...)
 }
 
+// FailAfter lets the access token API answer skip more requests, then
+// answers the next one with status: a failure at a chosen step of a
+// sequence.
+func (h *Hub) FailAfter(skip, status int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failures = append(h.failures, append(make([]int, skip), status)...)
+}
+
+// ClearFailures forgets the failures FailNext and FailAfter set that have
+// not happened yet.
+func (h *Hub) ClearFailures() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failures = nil
+}
+
 // ownerLogin signs in an owner, or returns "" when user and secret are no
 // owner's.
 func (h *Hub) ownerLogin(user, secret string) string {

@@ -6,7 +6,7 @@ function __docker_credential_oat_at
     for w in (commandline -opc)[2..-1]
         test "$w" = -- ; and return 1
         set -l next (string join -- ' ' $cmdpath $w)
-        if contains -- "$next" 'store' 'get' 'erase' 'list' 'version' 'setup' 'token' 'token add' 'token ls' 'token list' 'token show' 'token edit' 'token rm' 'token remove' 'token default' 'token import' 'token export' 'token create' 'token sync' 'token activate' 'token deactivate' 'token delete' 'hub' 'hub login' 'hub logout' 'doctor' 'unlock' 'lock' 'reset'
+        if contains -- "$next" 'store' 'get' 'erase' 'list' 'version' 'setup' 'token' 'token add' 'token ls' 'token list' 'token show' 'token edit' 'token rm' 'token remove' 'token default' 'token import' 'token export' 'token create' 'token sync' 'token rotate' 'token activate' 'token deactivate' 'token delete' 'hub' 'hub login' 'hub logout' 'doctor' 'unlock' 'lock' 'reset'
             set cmdpath $cmdpath $w
         end
     end
@@ -42,6 +42,7 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'impo
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'export' -d 'write token records into a new vault, for a Kubernetes Secret'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'create' -d 'create a token at Docker Hub and keep it'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'sync' -d 'take the Hub\'s truth into the records: scopes, active, expiry, last use'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'rotate' -d 'replace a token with a twin at Docker Hub, and retire the old one'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'activate' -d 'activate a token at Docker Hub'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'deactivate' -d 'deactivate a token at Docker Hub'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token' -a 'delete' -d 'delete a token at Docker Hub, and its record'
@@ -93,6 +94,9 @@ complete -c docker-credential-oat -n '__docker_credential_oat_at token create' -
 complete -c docker-credential-oat -n '__docker_credential_oat_at token create' -l push -r -F -d 'Image Push (and pull) on REPO,... (repeatable)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token sync' -l json -d 'print what was found as JSON'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token sync' -l org -r -F -d 'only organization ORG'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token rotate' -l delete -d 'delete the old token at the Hub once it is retired'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token rotate' -l grace -r -F -d 'keep the old token active for DURATION (10m, 24h) before it is deactivated'
+complete -c docker-credential-oat -n '__docker_credential_oat_at token rotate' -l org -r -F -d 'the organization ORG of LABEL, when several have that label'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token activate' -l json -d 'print the record as JSON (no secret)'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token activate' -l org -r -F -d 'the organization ORG of LABEL, when several have that label'
 complete -c docker-credential-oat -n '__docker_credential_oat_at token deactivate' -l json -d 'print the record as JSON (no secret)'
