@@ -199,6 +199,8 @@ var (
 	recordsDesc = prometheus.NewDesc("oat_token_records", "Token records loaded.", nil, nil)
 	staleDesc   = prometheus.NewDesc("oat_token_records_stale", "1 when the last read of the token records failed and the last good ones serve.", nil, nil)
 	expiryDesc  = prometheus.NewDesc("oat_token_expiry_days", "Days until the token expires (negative once it has).", []string{"org", "label"}, nil)
+	activeDesc  = prometheus.NewDesc("oat_token_active", "1 when the token's record is active, 0 when it is inactive or gone from Docker Hub (as the last token sync found).", []string{"org", "label"}, nil)
+	unusedDesc  = prometheus.NewDesc("oat_token_unused_days", "Days since Docker Hub last saw the token used, as the last token sync found (none before a sync, or if never used).", []string{"org", "label"}, nil)
 )
 
 type tokenCollector struct {
@@ -210,6 +212,8 @@ func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- recordsDesc
 	ch <- staleDesc
 	ch <- expiryDesc
+	ch <- activeDesc
+	ch <- unusedDesc
 }
 
 func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
@@ -222,6 +226,14 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(len(all)))
 	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, stale)
 	for _, t := range all {
+		active := 0.0
+		if t.Active && !t.Gone {
+			active = 1
+		}
+		ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, active, t.Org, t.Label)
+		if !t.LastUsed.IsZero() {
+			ch <- prometheus.MustNewConstMetric(unusedDesc, prometheus.GaugeValue, now.Sub(t.LastUsed).Hours()/24, t.Org, t.Label)
+		}
 		if t.Expires.IsZero() {
 			continue
 		}

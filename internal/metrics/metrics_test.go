@@ -47,6 +47,32 @@ oat_token_records_stale 0
 	}
 }
 
+// What the last sync found: inactive or gone tokens, and days unused.
+func TestTokenActivityFromSync(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	tokens := []oat.Token{
+		{Org: "acme", Label: "ci", Active: true, LastUsed: now.Add(-100 * 24 * time.Hour)},
+		{Org: "acme", Label: "off", Active: false},
+		{Org: "acme", Label: "gone", Active: true, Gone: true},
+	}
+	m := New()
+	m.WatchTokens(fixedRecords(tokens), func() time.Time { return now })
+	want := `
+# HELP oat_token_active 1 when the token's record is active, 0 when it is inactive or gone from Docker Hub (as the last token sync found).
+# TYPE oat_token_active gauge
+oat_token_active{label="ci",org="acme"} 1
+oat_token_active{label="gone",org="acme"} 0
+oat_token_active{label="off",org="acme"} 0
+# HELP oat_token_unused_days Days since Docker Hub last saw the token used, as the last token sync found (none before a sync, or if never used).
+# TYPE oat_token_unused_days gauge
+oat_token_unused_days{label="ci",org="acme"} 100
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_active", "oat_token_unused_days"); err != nil {
+		t.Error(err)
+	}
+}
+
 type fixedRecords []oat.Token
 
 func (f fixedRecords) Current() []oat.Token { return f }

@@ -142,16 +142,23 @@ func SecretKind(secret string) string {
 	}
 }
 
+// NoSecret is Unusable's word for a record without a secret.
+const NoSecret = "has no secret stored"
+
 // Unusable says why get may not hand the token out: "expired on
 // 2026-12-31", "is inactive", "has no secret stored"; "" when it may.
 func (t Token) Unusable(now time.Time) string {
 	switch {
 	case t.Expired(now):
 		return "expired on " + t.Expires.Format("2006-01-02")
+	case t.Gone:
+		return "was deleted at Docker Hub (as the last token sync found)"
+	case !t.Active && t.HubID != "":
+		return "is deactivated at Docker Hub (as the last token sync found)"
 	case !t.Active:
 		return "is inactive"
 	case t.Secret == "":
-		return "has no secret stored"
+		return NoSecret
 	}
 	return ""
 }

@@ -170,6 +170,11 @@ func (p *Proxy) check(host string, r *http.Request) (_ *state, rp *reply) {
 	if tok.Scopes.Unknown {
 		p.noticeOnce(tok)
 	}
+	if why := tok.Unusable(time.Now()); why != "" && why != oat.NoSecret {
+		// The Hub would refuse it too, with its own words: say which, and
+		// the fix, before it hears of it.
+		return p.refuse(st, Retired(tok, why))
+	}
 	d := Check(tok, req, err)
 	if d.Allow && who.conflict {
 		d = Conflicting(tok)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
@@ -129,6 +130,18 @@ func Unread(req registry.Request) Decision {
 	why := redact.String(req.Unread)
 	return Decision{Reason: "not read in full: " + why, Action: "unknown",
 		Message: fmt.Sprintf("oat-proxy refuses this %s: it reads one in full before anything reaches Docker Hub, and it cannot read %s. Send %s, as Docker's clients do.", what, why, fix)}
+}
+
+// Retired is the refusal of a request with a token that has expired, or
+// that the Hub has deactivated or deleted: why says which (oat's
+// Unusable).
+func Retired(t oat.Token, why string) Decision {
+	fix := "Rotate it (docker-credential-oat token rotate " + t.ID() + "), or use another token (docker-credential-oat token ls)."
+	if !t.Gone && !t.Expired(time.Now()) && !t.Active {
+		fix = "Activate it (docker-credential-oat token activate " + t.ID() + "), or use another token (docker-credential-oat token ls)."
+	}
+	return Decision{Reason: "the token " + why, Action: "unknown",
+		Message: fmt.Sprintf("token %q (%s) %s, so Docker Hub refuses it. %s", t.Label, t.Org, why, fix)}
 }
 
 // Conflicting is the refusal of a request carrying credentials of more
