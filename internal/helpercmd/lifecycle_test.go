@@ -366,7 +366,7 @@ func TestTokenRotate(t *testing.T) {
 		t.Fatalf("records after rotate: %+v", ls)
 	}
 	tw, err := l.owner(t).Get(context.Background(), "acme", twin.ID)
-	if err != nil || tw.ExpiresAt == nil || tw.ExpiresAt.Sub(time.Now()) < 29*24*time.Hour || tw.ExpiresAt.Sub(time.Now()) > 31*24*time.Hour {
+	if err != nil || tw.ExpiresAt == nil || time.Until(*tw.ExpiresAt) < 29*24*time.Hour || time.Until(*tw.ExpiresAt) > 31*24*time.Hour {
 		t.Errorf("the twin's expiry is not 30 days from now: %v %+v", err, tw.ExpiresAt)
 	}
 	l.now = func() time.Time { return time.Now().Add(2 * time.Hour) }

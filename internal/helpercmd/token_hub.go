@@ -45,23 +45,7 @@ func (c *cli) tokenHubCommands() []*command.Command {
 }
 
 func (c *cli) tokenAtHub(a hubAct, arg tokenArg, asJSON bool) error {
-	s, err := c.openStore()
-	if err != nil {
-		return err
-	}
-	all, err := s.Tokens()
-	if err != nil {
-		return err
-	}
-	t, err := arg.find(all)
-	if err != nil {
-		return err
-	}
-	if t.HubID == "" {
-		return command.WithHint(fmt.Errorf("the record of %q (%s) does not know the token's Docker Hub id", t.Label, t.Org),
-			"run '"+Program+" token sync --org "+t.Org+"' first (the record is matched by label)")
-	}
-	api, err := c.signedIn(s)
+	api, t, _, err := c.atHub(arg, true)
 	if err != nil {
 		return err
 	}
@@ -80,8 +64,8 @@ func (c *cli) tokenAtHub(a hubAct, arg tokenArg, asJSON bool) error {
 		})
 	default:
 		on := a.name == "activate"
-		got, err := api.Update(c.ctx, t.Org, t.HubID, hubapi.Change{IsActive: &on})
-		if err != nil {
+		var got hubapi.Token
+		if got, err = api.Update(c.ctx, t.Org, t.HubID, hubapi.Change{IsActive: &on}); err != nil {
 			return hubHint(err)
 		}
 		err = c.update(func(r *store.Records) error {
@@ -102,6 +86,32 @@ func (c *cli) tokenAtHub(a hubAct, arg tokenArg, asJSON bool) error {
 	}
 	fmt.Fprintf(c.Stdout, "%s token %q (%s) at Docker Hub\n", a.done, t.Label, t.Org)
 	return nil
+}
+
+// atHub reads the records, finds arg's, and signs in to the Hub API. With
+// needID, a record that does not know its token's Hub id is refused.
+func (c *cli) atHub(arg tokenArg, needID bool) (*hubapi.Client, oat.Token, []oat.Token, error) {
+	s, err := c.openStore()
+	if err != nil {
+		return nil, oat.Token{}, nil, err
+	}
+	all, err := s.Tokens()
+	if err != nil {
+		return nil, oat.Token{}, nil, err
+	}
+	t, err := arg.find(all)
+	if err != nil {
+		return nil, oat.Token{}, nil, err
+	}
+	if needID && t.HubID == "" {
+		return nil, oat.Token{}, nil, command.WithHint(fmt.Errorf("the record of %q (%s) does not know the token's Docker Hub id", t.Label, t.Org),
+			"run '"+Program+" token sync --org "+t.Org+"' first (the record is matched by label)")
+	}
+	api, err := c.signedIn(s)
+	if err != nil {
+		return nil, oat.Token{}, nil, err
+	}
+	return api, t, all, nil
 }
 
 // isGone reports whether the Hub answered that the token is not there.

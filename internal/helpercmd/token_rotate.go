@@ -48,19 +48,7 @@ met before anything changes (the Hub refuses the twin).`,
 func rotationMark(oldID string) string { return "rotation of " + oldID + " (docker-credential-oat)" }
 
 func (c *cli) tokenRotate(arg tokenArg, grace time.Duration, del bool) error {
-	s, err := c.openStore()
-	if err != nil {
-		return err
-	}
-	all, err := s.Tokens()
-	if err != nil {
-		return err
-	}
-	cur, err := arg.find(all)
-	if err != nil {
-		return err
-	}
-	api, err := c.signedIn(s)
+	api, cur, all, err := c.atHub(arg, false)
 	if err != nil {
 		return err
 	}
