@@ -1,8 +1,9 @@
 // Package demo is `make demo`: a stand-in Docker Hub on loopback, an
 // organization access token added with its scopes and logged in through
 // the helper, then a registry client (the docker CLI, or crane) pulling
-// and pushing through oat-proxy and without it, each step printed as a
-// person would type it, with what the client printed.
+// and pushing through oat-proxy and without it, and the token rotated
+// through the Hub's API, each step printed as a person would type it, with
+// what the client printed.
 package demo
 
 import (
@@ -120,7 +121,7 @@ func (d *demo) run(ctx context.Context) error {
 	d.step("A stand-in Docker Hub on loopback: a real distribution registry, token auth with OAT scopes, a CDN for blobs")
 	hub, err := standin.Start(ctx, standin.Options{Tokens: []standin.Token{{
 		Org: org, Label: label, Secret: d.secret, Pull: []string{"acme/*"},
-	}}})
+	}}, Owners: []standin.Owner{{User: owner, Secret: ownerPAT, Orgs: []string{org}}}})
 	if err != nil {
 		return err
 	}
@@ -158,6 +159,9 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	if err := d.withoutProxy(ctx, hub, hubCA); err != nil {
+		return err
+	}
+	if err := d.rotate(ctx, hub); err != nil {
 		return err
 	}
 	return d.teardown()

@@ -280,6 +280,18 @@ func (c *cli) checkTokens(r *doctorReport, s *store.Store) {
 				Program+" token edit "+t.ID()+" --pull … --push …, or token import the Admin Console's JSON")
 		}
 	}
+	for org, idx := range byOrg {
+		atHub := 0
+		for _, i := range idx {
+			if all[i].HubID != "" && !all[i].Gone {
+				atHub++
+			}
+		}
+		if atHub >= oat.TeamTokenLimit {
+			r.add("tokens", statusWarn, fmt.Sprintf("%s holds at least %d access tokens at Docker Hub: a Team plan's limit is %d, a Business plan's %d, expired and inactive ones included", org, atHub, oat.TeamTokenLimit, oat.BusinessTokenLimit),
+				"delete the tokens no longer used: "+Program+" token delete LABEL")
+		}
+	}
 }
 
 func anyUsable(all []oat.Token, org string, now time.Time) bool {

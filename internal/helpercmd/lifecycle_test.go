@@ -171,6 +171,9 @@ func TestTokenCreateAndSync(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "acme/ci: synced") || !strings.Contains(out, "acme/web: at the Hub only") {
 		t.Fatalf("sync: %d %s %s", code, out, stderr)
 	}
+	if out, _, _ := l.run(t, "", "token", "ls"); !strings.Contains(out, "LAST USED") || !strings.Contains(out, "(inactive)") || !strings.Contains(out, time.Now().UTC().Format("2006-01-02")) {
+		t.Errorf("token ls shows no status or last use:\n%s", out)
+	}
 	ci := l.ls(t)["ci"]
 	if ci.Active || ci.IsActive == nil || *ci.IsActive || len(ci.Scopes.Repos) != 1 || ci.Scopes.Repos[0].Push || ci.LastUsedAt == nil {
 		t.Errorf("after sync the record does not hold the Hub's truth: %+v", ci)
@@ -434,5 +437,22 @@ func TestTokenRotateFailsAtEveryStep(t *testing.T) {
 				t.Errorf("records: %+v, want ci alone with the twin's id %s", ls, list[0].ID)
 			}
 		})
+	}
+}
+
+// sync and doctor say when an organization is at a plan's limit.
+func TestSyncWarnsAtTheLimit(t *testing.T) {
+	l := newLifecycle(t, 20)
+	l.signIn(t)
+	for i := range 10 {
+		if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", fmt.Sprint("t", i), "--pull", "acme/app"); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	if _, stderr, code := l.run(t, "", "token", "sync"); code != 0 || !strings.Contains(stderr, "acme holds 10 access tokens at Docker Hub: a Team plan allows 10") {
+		t.Errorf("sync at the limit: %d %s", code, stderr)
+	}
+	if out, _, _ := l.run(t, "", "doctor"); !strings.Contains(out, "acme holds at least 10 access tokens at Docker Hub") {
+		t.Errorf("doctor says nothing of the limit:\n%s", out)
 	}
 }

@@ -3,6 +3,7 @@ package helpercmd
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -53,10 +54,19 @@ func (c *cli) tokenList(org string, asJSON bool) error {
 	}
 	p := c.paint()
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "LABEL\tORG\tSCOPES\t%s\tDEFAULT\n", p.Plain("EXPIRES"))
+	// The Hub's word on last use, once a create or a sync has asked it.
+	fromHub := slices.ContainsFunc(all, func(t oat.Token) bool { return t.HubID != "" })
+	last := ""
+	if fromHub {
+		last = "\tLAST USED"
+	}
+	fmt.Fprintf(tw, "LABEL\tORG\tSCOPES\t%s\tDEFAULT%s\n", p.Plain("EXPIRES"), last)
 	for _, t := range all {
 		exp := t.ExpiryText(now)
-		if !t.Active {
+		switch {
+		case t.Gone:
+			exp += " (gone from the Hub)"
+		case !t.Active:
 			exp += " (inactive)"
 		}
 		switch {
@@ -71,7 +81,21 @@ func (c *cli) tokenList(org string, asJSON bool) error {
 		if t.Default {
 			mark = "*"
 		}
+		if fromHub {
+			mark += "\t" + lastUse(t)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Label, t.Org, t.Scopes.Summary(), exp, mark)
 	}
 	return tw.Flush()
+}
+
+// lastUse is when the Hub last saw t used, as a create or sync found.
+func lastUse(t oat.Token) string {
+	switch {
+	case t.HubID == "":
+		return "-"
+	case t.LastUsed.IsZero():
+		return "never"
+	}
+	return t.LastUsed.Format("2006-01-02")
 }

@@ -82,6 +82,10 @@ func (c *cli) tokenSync(org string, asJSON bool) error {
 			}
 		}
 		atHub[o] = list
+		if n := len(list); n >= oat.TeamTokenLimit {
+			c.warn(fmt.Sprintf("%s holds %d access tokens at Docker Hub: a Team plan allows %d, a Business plan %d, expired and inactive ones included; delete the ones no longer used ('%s token delete LABEL')",
+				o, n, oat.TeamTokenLimit, oat.BusinessTokenLimit, Program))
+		}
 	}
 	now := c.Now()
 	var report []syncEntry
