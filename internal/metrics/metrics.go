@@ -200,6 +200,7 @@ var (
 	staleDesc   = prometheus.NewDesc("oat_token_records_stale", "1 when the last read of the token records failed and the last good ones serve.", nil, nil)
 	expiryDesc  = prometheus.NewDesc("oat_token_expiry_days", "Days until the token expires (negative once it has).", []string{"org", "label"}, nil)
 	activeDesc  = prometheus.NewDesc("oat_token_active", "1 when the token's record is active, 0 when it is inactive or gone from Docker Hub (as the last token sync found).", []string{"org", "label"}, nil)
+	orgDesc     = prometheus.NewDesc("oat_org_hub_tokens", "Access tokens of the organization known at Docker Hub, as the last token sync found: a Team plan allows 10, a Business plan 100, expired and inactive ones included.", []string{"org"}, nil)
 	unusedDesc  = prometheus.NewDesc("oat_token_unused_days", "Days since Docker Hub last saw the token used, as the last token sync found (none before a sync, or if never used).", []string{"org", "label"}, nil)
 )
 
@@ -214,6 +215,7 @@ func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- expiryDesc
 	ch <- activeDesc
 	ch <- unusedDesc
+	ch <- orgDesc
 }
 
 func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
@@ -225,6 +227,15 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(len(all)))
 	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, stale)
+	atHub := map[string]int{}
+	for _, t := range all {
+		if t.HubID != "" && !t.Gone {
+			atHub[t.Org]++
+		}
+	}
+	for org, n := range atHub {
+		ch <- prometheus.MustNewConstMetric(orgDesc, prometheus.GaugeValue, float64(n), org)
+	}
 	for _, t := range all {
 		active := 0.0
 		if t.Active && !t.Gone {

@@ -52,23 +52,28 @@ func TestTokenActivityFromSync(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	tokens := []oat.Token{
-		{Org: "acme", Label: "ci", Active: true, LastUsed: now.Add(-100 * 24 * time.Hour)},
-		{Org: "acme", Label: "off", Active: false},
-		{Org: "acme", Label: "gone", Active: true, Gone: true},
+		{Org: "acme", Label: "ci", Active: true, HubID: "1", LastUsed: now.Add(-100 * 24 * time.Hour)},
+		{Org: "acme", Label: "off", Active: false, HubID: "2"},
+		{Org: "acme", Label: "gone", Active: true, HubID: "3", Gone: true},
+		{Org: "acme", Label: "by-hand", Active: true},
 	}
 	m := New()
 	m.WatchTokens(fixedRecords(tokens), func() time.Time { return now })
 	want := `
 # HELP oat_token_active 1 when the token's record is active, 0 when it is inactive or gone from Docker Hub (as the last token sync found).
 # TYPE oat_token_active gauge
+oat_token_active{label="by-hand",org="acme"} 1
 oat_token_active{label="ci",org="acme"} 1
 oat_token_active{label="gone",org="acme"} 0
 oat_token_active{label="off",org="acme"} 0
 # HELP oat_token_unused_days Days since Docker Hub last saw the token used, as the last token sync found (none before a sync, or if never used).
 # TYPE oat_token_unused_days gauge
 oat_token_unused_days{label="ci",org="acme"} 100
+# HELP oat_org_hub_tokens Access tokens of the organization known at Docker Hub, as the last token sync found: a Team plan allows 10, a Business plan 100, expired and inactive ones included.
+# TYPE oat_org_hub_tokens gauge
+oat_org_hub_tokens{org="acme"} 2
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_active", "oat_token_unused_days"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "oat_token_active", "oat_token_unused_days", "oat_org_hub_tokens"); err != nil {
 		t.Error(err)
 	}
 }
