@@ -191,6 +191,12 @@ func TestHostileRequests(t *testing.T) {
 			body: "grant_type=password&username=acme&password=" + pullSecret, want: 403, message: "a body on a token GET"},
 		{name: "deflated login", method: "POST", url: "https://hub.docker.com/v2/auth/token", header: map[string]string{"Content-Type": "application/json", "Content-Encoding": "deflate"},
 			body: compress("deflate", `{"identifier":"acme","secret":"`+pullSecret+`"}`), want: 403, message: "oat-proxy refuses this Hub API request"},
+		{name: "gzip form on another spelling of /token", method: "POST", url: "https://auth.docker.io/token/", header: map[string]string{"Content-Type": form, "Content-Encoding": "gzip"},
+			body: compress("gzip", "grant_type=password&username=acme&password="+pullSecret+"&"+push), want: 403, message: `a body on the path \"/token/\"`},
+		{name: "a form PUT to the token service", method: "PUT", url: "https://auth.docker.io/token", header: map[string]string{"Content-Type": form},
+			body: "grant_type=password&username=acme&password=" + pullSecret + "&" + push, want: 403, message: "a body on PUT to the token service"},
+		{name: "deflated login on another spelling", method: "POST", url: "https://hub.docker.com//V2/Auth/Token/", header: map[string]string{"Content-Type": "application/json", "Content-Encoding": "deflate"},
+			body: compress("deflate", `{"identifier":"acme","secret":"`+pullSecret+`"}`), want: 403, message: "a spelling of /v2/auth/token"},
 		{name: "access token created with a gzip body", method: "POST", url: "https://hub.docker.com/v2/orgs/acme/access-tokens", header: map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"},
 			body: compress("gzip", `{"label":"x"}`), want: 403, message: "Content-Encoding"},
 		// 4. the Hub API

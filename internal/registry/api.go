@@ -54,6 +54,12 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 		classifyLogin(r, body, fields, req)
 		return
 	}
+	if login := loginSpelling(path); login != "" && hasBody(r) {
+		// Another case or more slashes: a router that folds them would
+		// take it for the login the proxy reads.
+		req.unread(fmt.Sprintf("a body on %q, a spelling of %s", path, login))
+		return
+	}
 	if isAccessTokenRoute(trimmed) && hasBody(r) {
 		readJSONBody(r, body, req)
 	}
@@ -81,6 +87,22 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 	if method == http.MethodGet || method == http.MethodHead {
 		req.OrgScope = scopes[0]
 	}
+}
+
+// loginSpelling is the login route path spells with other letter case or
+// repeated slashes, or "".
+func loginSpelling(path string) string {
+	folded := strings.ToLower(path)
+	for strings.Contains(folded, "//") {
+		folded = strings.ReplaceAll(folded, "//", "/")
+	}
+	folded = strings.TrimSuffix(folded, "/")
+	for _, p := range []string{LoginPath, LegacyLoginPath} {
+		if folded == p {
+			return p
+		}
+	}
+	return ""
 }
 
 // isAccessTokenRoute reports whether a Hub API path is the organization

@@ -240,6 +240,10 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 	req.Kind = KindToken
 	if path != "/token" {
 		req.Kind = KindOther
+		if hasBody(r) {
+			// Another spelling of /token may reach the same handler.
+			req.unread(fmt.Sprintf("a body on the path %q of the token service", path))
+		}
 		req.note(fmt.Sprintf("the path %q on the token service", path))
 		return
 	}
@@ -281,6 +285,9 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 		}
 	default:
 		req.Kind = KindOther
+		if hasBody(r) {
+			req.unread("a body on " + method + " to the token service")
+		}
 		req.note("the method " + method + " on the token service")
 		return
 	}
