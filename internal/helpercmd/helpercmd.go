@@ -56,10 +56,9 @@ type Options struct {
 	IsTerminal func(w any) bool
 	// SystemRoot prefixes system paths the Desktop checks read (tests).
 	SystemRoot string
-	// HubHTTP is the Hub API's HTTP client, and HubBase its address
-	// (tests; the default client and https://hub.docker.com if zero).
+	// HubHTTP is the Hub API's HTTP client (the default client, which
+	// honours HTTPS_PROXY, if nil).
 	HubHTTP *http.Client
-	HubBase string
 }
 
 type cli struct {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/oatkit/oat/internal/command"
@@ -109,13 +108,7 @@ func (c *cli) hubLogoutCommand() *command.Command {
 }
 
 // hubAPI is a client of the Hub API, not signed in.
-func (c *cli) hubAPI() *hubapi.Client {
-	hc := c.HubHTTP
-	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport}
-	}
-	return &hubapi.Client{HTTP: hc, Base: c.HubBase}
-}
+func (c *cli) hubAPI() *hubapi.Client { return &hubapi.Client{HTTP: c.HubHTTP} }
 
 // signedIn is a client of the Hub API signed in with the kept owner
 // sign-in.

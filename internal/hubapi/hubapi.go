@@ -122,7 +122,6 @@ func (e *Error) Is(target error) bool {
 // it).
 type Client struct {
 	HTTP *http.Client // http.DefaultClient if nil
-	Base string       // "https://hub.docker.com" if empty
 	JWT  string
 	// MaxWait bounds how long a rate-limited request waits in all (one
 	// minute if 0); past it the 429 is returned.
@@ -210,10 +209,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any, s
 			return err
 		}
 	}
-	base := c.Base
-	if base == "" {
-		base = "https://" + hub.APIHost
-	}
+	base := "https://" + hub.APIHost
 	maxWait := c.MaxWait
 	if maxWait == 0 {
 		maxWait = time.Minute
