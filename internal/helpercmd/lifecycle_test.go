@@ -456,3 +456,50 @@ func TestSyncWarnsAtTheLimit(t *testing.T) {
 		t.Errorf("doctor says nothing of the limit:\n%s", out)
 	}
 }
+
+// Two rotations of the same token at once, as two CI jobs might run them:
+// whichever keeps its twin first wins; the other keeps nothing and deletes
+// its twin at the Hub again, so no working token is lost, none is left at
+// the Hub without its secret here, and docker's secret works.
+func TestConcurrentRotations(t *testing.T) {
+	l := newLifecycle(t, 0)
+	l.signIn(t)
+	if _, stderr, code := l.run(t, "", "token", "create", "--org", "acme", "--label", "ci", "--pull", "acme/app"); code != 0 {
+		t.Fatal(stderr)
+	}
+	for round := range 3 {
+		codes := make(chan int, 2)
+		for range 2 {
+			go func() {
+				_, _, code := l.run(t, "", "token", "rotate", "ci", "--delete")
+				codes <- code
+			}()
+		}
+		ok := 0
+		for range 2 {
+			if <-codes == 0 {
+				ok++
+			}
+		}
+		if ok == 0 {
+			t.Fatalf("round %d: both rotations failed", round)
+		}
+		// What is left of a rotation that lost is finished by running it
+		// again, as its message says.
+		if _, stderr, code := l.run(t, "", "token", "rotate", "ci", "--delete"); code != 0 {
+			t.Fatalf("round %d: rotate again: %s", round, stderr)
+		}
+		list, err := l.owner(t).List(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := l.records(t)
+		ls := l.ls(t)
+		if len(list) != 1 || len(ls) != 1 || ls["ci"].ID != list[0].ID {
+			t.Fatalf("round %d: the Hub holds %+v, the records %+v; want one token, kept as ci", round, list, ls)
+		}
+		if s := l.dockerSecret(t); s != secrets["ci"] || l.granted(t, s, "repository:acme/app:pull") == nil {
+			t.Fatalf("round %d: docker's secret is not the kept one, or the Hub refuses it", round)
+		}
+	}
+}

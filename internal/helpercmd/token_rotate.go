@@ -1,13 +1,18 @@
 package helpercmd
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/filelock"
 	"github.com/oatkit/oat/internal/hubapi"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/store"
 )
 
@@ -42,12 +47,39 @@ met before anything changes (the Hub refuses the twin).`,
 	}
 }
 
+// rotationLockWait is how long a rotation waits for another to finish.
+const rotationLockWait = 2 * time.Minute
+
+// rotationLock takes the lock file of rotations, beside the store's.
+func (c *cli) rotationLock() (func(), error) {
+	dirs, err := paths.Resolve(c.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dirs.Data, 0o700); err != nil {
+		return nil, err
+	}
+	unlock, err := filelock.Lock(filepath.Join(dirs.Data, "rotate.lock"), rotationLockWait)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, fmt.Errorf("another token rotate is running: %w", err)
+	}
+	return unlock, err
+}
+
 // rotationMark is the description a twin is created with: how a rerun
 // finds a twin whose creation the Hub finished but this machine did not
 // keep.
 func rotationMark(oldID string) string { return "rotation of " + oldID + " (docker-credential-oat)" }
 
 func (c *cli) tokenRotate(arg tokenArg, grace time.Duration, del bool) error {
+	// One rotation at a time on this machine: a run deletes the twins an
+	// earlier run made and did not keep, which another run's twin, made
+	// and not yet kept, would look like.
+	unlock, err := c.rotationLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	api, cur, all, err := c.atHub(arg, false)
 	if err != nil {
 		return err
@@ -128,8 +160,9 @@ func (c *cli) startRotation(api *hubapi.Client, old oat.Token, grace time.Durati
 		retired.RetireAfter = now.Add(grace).UTC()
 	}
 	err = c.update(func(r *store.Records) error {
-		if _, err := findByHubID(r.Tokens, old); err != nil {
-			return err
+		// Another rotation may have kept its twin since old was read.
+		if cur, err := findByHubID(r.Tokens, old); err != nil || cur.Label != old.Label || cur.RotatedTo != "" {
+			return fmt.Errorf("%q (%s) was rotated by another run meanwhile", old.Label, old.Org)
 		}
 		r.RemoveToken(old)
 		if err := r.PutToken(retired); err != nil {
