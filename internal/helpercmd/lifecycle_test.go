@@ -503,3 +503,27 @@ func TestConcurrentRotations(t *testing.T) {
 		}
 	}
 }
+
+// sync takes a record without a Hub id for the Hub's token of the same
+// label only when one token at the Hub has that label.
+func TestSyncMatchesLabelsOnlyWhenUnique(t *testing.T) {
+	l := newLifecycle(t, 0)
+	l.signIn(t)
+	if _, stderr, code := l.run(t, "dckr_oat_AddedByHand000000000000001", "token", "add", "--org", "acme", "--label", "ci", "--pull", "acme/app"); code != 0 {
+		t.Fatal(stderr)
+	}
+	ctx := context.Background()
+	res := []hubapi.Resource{{Type: hubapi.TypeRepo, Path: "acme/*", Scopes: []string{hubapi.ScopePush}}}
+	for range 2 {
+		if _, err := l.owner(t).Create(ctx, "acme", hubapi.NewToken{Label: "ci", Resources: res}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := l.run(t, "", "token", "sync")
+	if code != 0 || strings.Contains(out, "acme/ci: synced") || strings.Count(out, "acme/ci: at the Hub only") != 2 {
+		t.Errorf("sync with two tokens labelled ci at the Hub: %d %s %s", code, out, stderr)
+	}
+	if ci := l.ls(t)["ci"]; ci.ID != "" || len(ci.Scopes.Repos) != 1 || ci.Scopes.Repos[0].Push {
+		t.Errorf("the record was taken for one of them: %+v", ci)
+	}
+}

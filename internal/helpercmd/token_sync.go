@@ -95,7 +95,7 @@ func (c *cli) tokenSync(org string, asJSON bool) error {
 			mine := r.ForOrg(o)
 			seen := map[string]bool{}
 			for _, h := range atHub[o] {
-				rec, ok := matchRecord(mine, h)
+				rec, ok := matchRecord(mine, h, atHub[o])
 				if !ok {
 					report = append(report, syncEntry{Org: o, Label: h.Label, ID: h.ID, Status: "at the Hub only"})
 					continue
@@ -141,15 +141,23 @@ func (c *cli) tokenSync(org string, asJSON bool) error {
 }
 
 // matchRecord finds the record of a token the Hub lists: by its ID, or
-// else by its label among the records that have no ID yet.
-func matchRecord(mine []oat.Token, h hubapi.Token) (oat.Token, bool) {
+// else by its label among the records that have no ID yet, when no other
+// token at the Hub has that label (labels need not be unique there, and a
+// record taken for the wrong token would get another token's scopes).
+func matchRecord(mine []oat.Token, h hubapi.Token, atHub []hubapi.Token) (oat.Token, bool) {
 	for _, t := range mine {
 		if t.HubID == h.ID {
 			return t, true
 		}
 	}
+	same := 0
+	for _, o := range atHub {
+		if o.Label == h.Label {
+			same++
+		}
+	}
 	for _, t := range mine {
-		if t.HubID == "" && t.Label == h.Label {
+		if t.HubID == "" && t.Label == h.Label && same == 1 {
 			return t, true
 		}
 	}
