@@ -8,6 +8,7 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/hubapi"
+	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/store"
 )
 
@@ -64,9 +65,9 @@ func (c *cli) hubLogin(user, file string) error {
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(secret, "dckr_oat_") {
+	if strings.HasPrefix(secret, oat.OATPrefix) {
 		return command.WithHint(errors.New("an organization access token cannot manage organization access tokens"),
-			"sign in with an organization owner's personal access token (docker-credential-oat hub login -u USER --password-stdin)")
+			"sign in with an organization owner's personal access token ("+Program+" hub login -u USER --password-stdin)")
 	}
 	api := c.hubAPI()
 	if err := api.Login(c.ctx, user, secret); err != nil {

@@ -14,10 +14,7 @@ import (
 // enforcement checks and logs what they found: the proxy refuses nothing
 // because of them, but a person reading its log learns why the Hub may.
 func (c *cli) desktopChecks(log *slog.Logger) {
-	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
-	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
-		env.ConfigDir = dir
-	}
+	env := c.desktopEnv()
 	if r := desktop.Detect(env); r.Desktop {
 		log.Warn("docker on this machine talks to Docker Desktop: "+desktop.Advice, "signals", strings.Join(r.Signals, "; "))
 	}
@@ -36,15 +33,20 @@ func (c *cli) daemonWithoutProxy(ctx context.Context, cmd string) string {
 	if filepath.Base(cmd) != "docker" {
 		return ""
 	}
-	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
-	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
-		env.ConfigDir = dir
-	}
-	host := desktop.Detect(env).Endpoint.Host
+	host := desktop.Detect(c.desktopEnv()).Endpoint.Host
 	info, err := desktop.EngineInfo(ctx, host)
 	if err != nil || info.HTTPSProxy != "" {
 		return ""
 	}
 	return "the Docker daemon at " + host + " uses no proxy: what it pulls and pushes itself (docker build's FROM, docker push, buildx's docker driver) reaches Docker Hub without the injected token, and is refused there as anonymous. " +
 		"Put the daemon behind oat-proxy serve --inject (oat-proxy trust prints its settings), or hand the build the token through the helper (docker login)"
+}
+
+// desktopEnv is where the Desktop checks and the engine's address are read.
+func (c *cli) desktopEnv() desktop.Env {
+	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
+	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
+		env.ConfigDir = dir
+	}
+	return env
 }

@@ -1,7 +1,6 @@
 package proxycmd
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,7 +67,7 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	}
 	unproxied := ""
 	if o.inject {
-		if unproxied = c.daemonWithoutProxy(context.Background(), path); unproxied != "" {
+		if unproxied = c.daemonWithoutProxy(c.ctx, path); unproxied != "" {
 			fmt.Fprintf(c.Stderr, "%s: warning: %s.\n", Program, unproxied)
 		}
 	}
