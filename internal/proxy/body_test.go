@@ -24,6 +24,13 @@ type bodyCase struct {
 	why      string // the first choice that made it unreadable
 }
 
+// breaks marks the case unreadable, the first reason kept.
+func (c *bodyCase) breaks(why string) {
+	if c.readable {
+		c.readable, c.why = false, why
+	}
+}
+
 // pair is one form field, in order.
 type pair struct{ k, v string }
 
@@ -80,11 +87,7 @@ func (g bodyGen) token(c *bodyCase) {
 	pairs = append(pairs, pair{"service", "registry.docker.io"}, pair{"client_id", "docker"}, pair{"scope", scope})
 	g.rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
 	body := encodeForm(pairs)
-	breaks := func(why string) {
-		if c.readable {
-			c.readable, c.why = false, why
-		}
-	}
+	breaks := c.breaks
 	switch g.rng.IntN(30) {
 	case 0:
 		if strings.Contains(body, "password=") {
@@ -183,11 +186,7 @@ func (g bodyGen) login(c *bodyCase) {
 	c.method, c.url = "POST", "https://hub.docker.com/v2/auth/token"
 	c.header = map[string]string{"Content-Type": g.pick("application/json", "application/json; charset=utf-8")}
 	c.want = 200
-	breaks := func(why string) {
-		if c.readable {
-			c.readable, c.why = false, why
-		}
-	}
+	breaks := c.breaks
 	body := `{"identifier":"acme","secret":"` + pullSecret + `"}`
 	switch g.rng.IntN(14) {
 	case 0:
