@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/proxy"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 // The bare proxy is a yardstick, not a proxy to run: a Go proxy built as
@@ -54,7 +54,7 @@ func (p *bareProc) stop() {
 func (p *bareProc) goroutines() (int, error) { return goroutinesAt(p.addr) }
 
 // startBare runs this program again as a bare proxy for hub.
-func startBare(dir string, h *standin.Hub, hubCA string) (*bareProc, error) {
+func startBare(dir string, h *hubtest.Hub, hubCA string) (*bareProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err

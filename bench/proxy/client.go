@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/hub"
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // A route is how a client reaches the hub: straight, or through a proxy.
@@ -24,7 +24,7 @@ type route struct {
 	name  string
 	proxy string // host:port of the proxy; "" for direct
 	roots *x509.CertPool
-	hub   *standin.Hub
+	hub   *hubtest.Hub
 }
 
 func pool(files ...string) (*x509.CertPool, error) {

@@ -40,7 +40,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 const secret = "dckr_oat_BenchBenchBenchBenchBenchBe"
@@ -186,7 +186,7 @@ func (b *bench) run() error {
 // through the proxy's MITM path), an oat-proxy and a bare proxy for each,
 // and a mitmdump.
 type env struct {
-	redirect, served   *standin.Hub
+	redirect, served   *hubtest.Hub
 	proxyR, proxyS     *proxyProc
 	bareR, bareS       *bareProc
 	mitm               *mitmProc
@@ -211,7 +211,7 @@ func (e *env) close() {
 
 // seed pushes an image of random uncompressed layers of the sizes given
 // to repo:1 in each hub and returns the layers' digests.
-func seed(ctx context.Context, hubs []*standin.Hub, repo string, sizes ...int64) ([]string, error) {
+func seed(ctx context.Context, hubs []*hubtest.Hub, repo string, sizes ...int64) ([]string, error) {
 	img := empty.Image
 	var digests []string
 	for _, size := range sizes {
@@ -246,9 +246,9 @@ func (b *bench) setup() (*env, error) {
 			e.close()
 		}
 	}()
-	tokens := []standin.Token{{Org: "acme", Label: "bench", Secret: secret, Pull: []string{"acme/*"}, Push: []string{"acme/push"}}}
-	start := func(direct bool, name string) (*standin.Hub, string, error) {
-		h, err := standin.Start(ctx, standin.Options{DirectBlobs: direct, Tokens: tokens, StorageDir: filepath.Join(b.dir, name)})
+	tokens := []hubtest.Token{{Org: "acme", Label: "bench", Secret: secret, Pull: []string{"acme/*"}, Push: []string{"acme/push"}}}
+	start := func(direct bool, name string) (*hubtest.Hub, string, error) {
+		h, err := hubtest.Start(ctx, hubtest.Options{DirectBlobs: direct, Tokens: tokens, StorageDir: filepath.Join(b.dir, name)})
 		if err != nil {
 			return nil, "", err
 		}
@@ -265,7 +265,7 @@ func (b *bench) setup() (*env, error) {
 		return nil, err
 	}
 	fmt.Fprintf(b.out, "seeding: a %d MiB layer in both hubs, 16 × %d MiB and a %d MiB layer\n", e.bigSize>>20, e.parSize>>20, e.smallSize>>20)
-	d, err := seed(ctx, []*standin.Hub{e.redirect, e.served}, "acme/big", e.bigSize)
+	d, err := seed(ctx, []*hubtest.Hub{e.redirect, e.served}, "acme/big", e.bigSize)
 	if err != nil {
 		return nil, err
 	}
@@ -274,10 +274,10 @@ func (b *bench) setup() (*env, error) {
 	for i := range sizes {
 		sizes[i] = e.parSize
 	}
-	if e.par, err = seed(ctx, []*standin.Hub{e.redirect}, "acme/par", sizes...); err != nil {
+	if e.par, err = seed(ctx, []*hubtest.Hub{e.redirect}, "acme/par", sizes...); err != nil {
 		return nil, err
 	}
-	if d, err = seed(ctx, []*standin.Hub{e.redirect, e.served}, "acme/small", e.smallSize); err != nil {
+	if d, err = seed(ctx, []*hubtest.Hub{e.redirect, e.served}, "acme/small", e.smallSize); err != nil {
 		return nil, err
 	}
 	e.small = d[0]
@@ -308,7 +308,7 @@ func (b *bench) setup() (*env, error) {
 	}
 	e.closers = append(e.closers, e.mitm.stop)
 
-	mk := func(name, proxy string, h *standin.Hub, files ...string) (route, error) {
+	mk := func(name, proxy string, h *hubtest.Hub, files ...string) (route, error) {
 		p, err := pool(files...)
 		return route{name: name, proxy: proxy, roots: p, hub: h}, err
 	}
@@ -316,7 +316,7 @@ func (b *bench) setup() (*env, error) {
 		dst   *route
 		name  string
 		proxy string
-		h     *standin.Hub
+		h     *hubtest.Hub
 		files []string
 	}{
 		{&e.direct, "direct", "", e.redirect, []string{caR}},
@@ -859,7 +859,7 @@ func (b *bench) policy() error {
 // and 50 repositories each, the records read (one token request made).
 func (b *bench) growthRSS() error {
 	fmt.Fprintln(b.out, "## growth: oat-proxy's RSS vs tokens × repositories")
-	h, err := standin.Start(context.Background(), standin.Options{})
+	h, err := hubtest.Start(context.Background(), hubtest.Options{})
 	if err != nil {
 		return err
 	}
@@ -880,7 +880,7 @@ func (b *bench) growthRSS() error {
 				}
 				tok := vaultToken{label: fmt.Sprintf("t%d", i), secret: fmt.Sprintf("dckr_oat_Growth%04d%04d%02dxxxxxxxxxxxx", t, i, r), flags: []string{"--pull", strings.Join(repos, ",")}}
 				toks = append(toks, tok)
-				h.AddToken(standin.Token{Org: "acme", Label: tok.label, Secret: tok.secret, Pull: repos})
+				h.AddToken(hubtest.Token{Org: "acme", Label: tok.label, Secret: tok.secret, Pull: repos})
 			}
 			dir := mkdir(filepath.Join(b.dir, fmt.Sprintf("growth-%d-%d", t, r)))
 			venv, err := vault(b.bin, dir, toks)

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oatkit/oat/internal/hub"
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // helperEnv is the environment of the helper and the proxy for one vault
@@ -89,7 +89,7 @@ func (p *proxyProc) pid() int { return p.cmd.Process.Pid }
 
 // startProxy starts oat-proxy serve for the vault env names, dialling hub
 // for Docker Hub's hosts, with the audit log to a file in dir.
-func startProxy(bin, dir string, env []string, h *standin.Hub, hubCA string, flags ...string) (*proxyProc, error) {
+func startProxy(bin, dir string, env []string, h *hubtest.Hub, hubCA string, flags ...string) (*proxyProc, error) {
 	cmdCA := exec.Command(filepath.Join(bin, "oat-proxy"), "ca")
 	cmdCA.Env = env
 	out, err := cmdCA.Output()
@@ -175,7 +175,7 @@ type mitmProc struct {
 // startMitmdump starts mitmproxy's mitmdump on loopback, streaming
 // bodies, trusting the hub's CA upstream and dialling the hub for Docker
 // Hub's names and its CDN host.
-func startMitmdump(dir string, h *standin.Hub, hubCA string) (*mitmProc, error) {
+func startMitmdump(dir string, h *hubtest.Hub, hubCA string) (*mitmProc, error) {
 	exe, err := exec.LookPath("mitmdump")
 	if err != nil {
 		return nil, errors.New("mitmdump is not installed (Debian's mitmproxy: scripts/install-e2e-deps as root)")

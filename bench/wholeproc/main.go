@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oatkit/oat/internal/osstores"
+	"github.com/oatkit/oat/internal/keyringtest"
 )
 
 type command struct {
@@ -157,7 +157,7 @@ func otherHelpers(home, helper string, base []string) ([]*command, func()) {
 		cmds = append(cmds, &command{name: name, bin: bin, args: []string{"get"}, stdin: "https://index.docker.io/v1/\n", env: env})
 	}
 	if bin, err := exec.LookPath("docker-credential-pass"); err == nil {
-		if p, err := osstores.SetupPass(filepath.Join(home, "pass")); err == nil {
+		if p, err := keyringtest.SetupPass(filepath.Join(home, "pass")); err == nil {
 			stops = append(stops, p.Stop)
 			add("get, docker-credential-pass (gpg)", bin, append(os.Environ(), p.Env...))
 		} else {
@@ -165,7 +165,7 @@ func otherHelpers(home, helper string, base []string) ([]*command, func()) {
 		}
 	}
 	if bin, err := exec.LookPath("docker-credential-secretservice"); err == nil {
-		if ss, err := osstores.StartSecretService(filepath.Join(home, "ss")); err == nil {
+		if ss, err := keyringtest.StartSecretService(filepath.Join(home, "ss")); err == nil {
 			stops = append(stops, ss.Stop)
 			env := append(os.Environ(), ss.Env...)
 			add("get, docker-credential-secretservice", bin, env)

@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/oatkit/oat/internal/demo"
+	"github.com/oatkit/oat/cmd/oat-demo/internal/demo"
 )
 
 func main() {

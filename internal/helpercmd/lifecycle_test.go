@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/hubapi"
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/passphrase"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 const ownerPAT = "dckr_pat_LifecycleOwner00000000001"
@@ -24,7 +24,7 @@ const ownerPAT = "dckr_pat_LifecycleOwner00000000001"
 // lifecycle is a stand-in Hub with an owner of acme, and the helper
 // pointed at it.
 type lifecycle struct {
-	hub  *standin.Hub
+	hub  *hubtest.Hub
 	home string
 	http *http.Client
 	now  func() time.Time // the helper's clock (time.Now if nil)
@@ -32,8 +32,8 @@ type lifecycle struct {
 
 func newLifecycle(t *testing.T, limit int) *lifecycle {
 	t.Helper()
-	h, err := standin.Start(context.Background(), standin.Options{
-		Owners:     []standin.Owner{{User: "alice", Secret: ownerPAT, Orgs: []string{"acme"}}},
+	h, err := hubtest.Start(context.Background(), hubtest.Options{
+		Owners:     []hubtest.Owner{{User: "alice", Secret: ownerPAT, Orgs: []string{"acme"}}},
 		TokenLimit: limit,
 	})
 	if err != nil {

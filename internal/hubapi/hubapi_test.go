@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 const (
@@ -19,11 +19,11 @@ const (
 	oatSecret   = "dckr_oat_HubapiRelease000000000001"
 )
 
-func startHub(t *testing.T, limit int) (*standin.Hub, *Client) {
+func startHub(t *testing.T, limit int) (*hubtest.Hub, *Client) {
 	t.Helper()
-	h, err := standin.Start(context.Background(), standin.Options{
-		Tokens:     []standin.Token{{Org: "acme", Label: "release", Secret: oatSecret, Push: []string{"acme/app"}}},
-		Owners:     []standin.Owner{{User: "alice", Secret: ownerSecret, Orgs: []string{"acme"}}},
+	h, err := hubtest.Start(context.Background(), hubtest.Options{
+		Tokens:     []hubtest.Token{{Org: "acme", Label: "release", Secret: oatSecret, Push: []string{"acme/app"}}},
+		Owners:     []hubtest.Owner{{User: "alice", Secret: ownerSecret, Orgs: []string{"acme"}}},
 		TokenLimit: limit,
 	})
 	if err != nil {

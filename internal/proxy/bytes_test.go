@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // bytesRecorder counts bytes by kind and direction; the rest it ignores.
@@ -45,7 +45,7 @@ func (b *bytesRecorder) get(kind string) (in, out int64) {
 func TestBytesByKind(t *testing.T) {
 	rec := &bytesRecorder{in: map[string]int64{}, out: map[string]int64{}}
 	f := setupWith(t, options{metrics: rec,
-		hub:     []standin.Token{{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}}},
+		hub:     []hubtest.Token{{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}}},
 		records: staticTokens{{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})}},
 	})
 	img, err := remote.Image(ref(t, "registry-1.docker.io/acme/app:1.0"), f.opts(pushSecret)...)

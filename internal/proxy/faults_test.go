@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // faulty stands in for some of the Hub's hosts and misbehaves: it speaks
@@ -198,7 +198,7 @@ func TestUpstreamFaults(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 	f := setupWith(t, options{
-		hub:      []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
+		hub:      []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records:  staticTokens{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)}},
 		roots:    []*x509.Certificate{faultCA.Cert},
 		upstream: map[string]string{"index.docker.io": fs.addr, "hub.docker.com": fs.addr, "registry.hub.docker.com": deadAddr},
@@ -330,7 +330,7 @@ func TestUpstreamCertificates(t *testing.T) {
 	unknown := startFaulty(t, leaves(untrusted, ""), answer)
 	otherHost := startFaulty(t, leaves(trusted, "hub.docker.com"), answer)
 	f := setupWith(t, options{
-		hub:      []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
+		hub:      []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records:  staticTokens{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)}},
 		roots:    []*x509.Certificate{trusted.Cert},
 		upstream: map[string]string{"index.docker.io": unknown.addr, "registry.hub.docker.com": otherHost.addr},

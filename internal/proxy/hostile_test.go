@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 // generous is a hub that gives every token far more than the proxy's
@@ -24,7 +24,7 @@ func generous(t *testing.T) *fixture {
 	t.Helper()
 	all := []string{"member-edit", "invite-edit", "group-edit"}
 	return setupWith(t, options{
-		hub: []standin.Token{
+		hub: []hubtest.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Push: []string{"*"}, OrgScopes: all, PublicRead: true},
 			{Org: "acme", Label: "release", Secret: pushSecret, Push: []string{"*"}, OrgScopes: all, PublicRead: true},
 		},
@@ -36,7 +36,7 @@ func generous(t *testing.T) *fixture {
 
 // violations are the requests the hub logged for the pull-only token that
 // go beyond pull on acme/*, by the hub's own reading of them.
-func violations(hub *standin.Hub) []string {
+func violations(hub *hubtest.Hub) []string {
 	var out []string
 	within := func(scope string) bool {
 		typ, rest, _ := strings.Cut(scope, ":")
@@ -289,7 +289,7 @@ func TestBearerFromBeforeARestartIsChallenged(t *testing.T) {
 // obtained; a removal unties them.
 func TestStaleScopes(t *testing.T) {
 	src := &changingTokens{tokens: []oat.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/*"})}}}
-	f := setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Push: []string{"acme/*"}}}, records: src})
+	f := setupWith(t, options{hub: []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Push: []string{"acme/*"}}}, records: src})
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 	status, body, _ := f.send(t, hostile{method: "POST", url: "https://auth.docker.io/token", header: form,
 		body: "grant_type=password&username=acme&password=" + pullSecret + "&scope=repository:acme/app:push"})

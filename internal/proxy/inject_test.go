@@ -9,11 +9,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // labelsUsed are the labels of the tokens the hub's token service saw.
-func labelsUsed(hub *standin.Hub, since int) []string {
+func labelsUsed(hub *hubtest.Hub, since int) []string {
 	var out []string
 	for _, r := range hub.Requests()[since:] {
 		if r.Host == "auth.docker.io" || strings.HasPrefix(r.Host, "auth.docker.io:") {
@@ -29,7 +29,7 @@ func labelsUsed(hub *standin.Hub, since int) []string {
 func injecting(t *testing.T) *fixture {
 	t.Helper()
 	f := setupWith(t, options{inject: true,
-		hub: []standin.Token{
+		hub: []hubtest.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
 			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
 		},

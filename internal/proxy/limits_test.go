@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // raw dials the proxy.
@@ -58,7 +58,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 }
 
 func limited(t *testing.T, maxConns int) *fixture {
-	return setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
+	return setupWith(t, options{hub: []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{},
 		limits:  Limits{MaxConns: maxConns, MaxHeaderBytes: 8 << 10, Header: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Stall: 300 * time.Millisecond, Handshake: 300 * time.Millisecond}})
 }
@@ -170,7 +170,7 @@ func TestUpstreamDown(t *testing.T) {
 	}
 	dead := ln.Addr().String()
 	ln.Close()
-	f := setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
+	f := setupWith(t, options{hub: []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{}, upstream: map[string]string{"auth.docker.io": dead}})
 	status, body, _ := f.send(t, hostile{method: "GET", url: "https://auth.docker.io/token?scope=repository:library/alpine:pull"})
 	if status != http.StatusBadGateway || !strings.Contains(body, `"code":"UNAVAILABLE"`) || !strings.Contains(body, "could not get an answer from auth.docker.io") {
@@ -197,7 +197,7 @@ func TestUpstreamSilent(t *testing.T) {
 			defer c.Close() // accepted, never answered
 		}
 	}()
-	f := setupWith(t, options{hub: []standin.Token{}, records: staticTokens{},
+	f := setupWith(t, options{hub: []hubtest.Token{}, records: staticTokens{},
 		upstream: map[string]string{"auth.docker.io": ln.Addr().String()}, limits: Limits{Upstream: 300 * time.Millisecond}})
 	status, body, _ := f.send(t, hostile{method: "GET", url: "https://auth.docker.io/token"})
 	if status != http.StatusGatewayTimeout || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
@@ -209,7 +209,7 @@ func TestUpstreamSilent(t *testing.T) {
 }
 
 func TestOversizedTokenResponse(t *testing.T) {
-	f := setupWith(t, options{hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
+	f := setupWith(t, options{hub: []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: true, Scopes: mustScopes(t, []string{"acme/*"}, nil)}}})
 	f.hub.PadTokenResponses(2 << 20)
 	status, body, _ := f.send(t, hostile{method: "GET", url: "https://auth.docker.io/token?scope=repository:acme/app:pull", header: map[string]string{"Authorization": basic(pullSecret)}})
@@ -226,7 +226,7 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestAuditFailuresAreCounted(t *testing.T) {
-	f := setupWith(t, options{hub: []standin.Token{}, records: staticTokens{}, audit: failingWriter{}})
+	f := setupWith(t, options{hub: []hubtest.Token{}, records: staticTokens{}, audit: failingWriter{}})
 	f.send(t, hostile{method: "GET", url: "http://registry-1.docker.io/v2/"})
 	f.send(t, hostile{method: "GET", url: "https://auth.docker.io/token"})
 	if n := f.p.AuditFailures(); n != 2 {

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // The load test's size: OAT_LOAD=full (make load) for 2,000 connections
@@ -37,7 +37,7 @@ func loaded(t *testing.T, conns int) *fixture {
 	t.Helper()
 	raiseFileLimit(t)
 	return setupWith(t, options{
-		hub:     []standin.Token{{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}}},
+		hub:     []hubtest.Token{{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}}},
 		records: staticTokens{{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Scopes: mustScopes(t, nil, []string{"acme/app"})}},
 		limits:  Limits{MaxConns: conns + 64},
 		audit:   io.Discard,

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/registry"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 // The User-Agents of the clients, as they send them.
@@ -36,7 +36,7 @@ func narrowing(t *testing.T) *fixture {
 	}
 	f := setupWith(t, options{
 		public: []string{"other/public"},
-		hub: []standin.Token{
+		hub: []hubtest.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/app"}},
 			{Org: "acme", Label: "reader", Secret: readerSecret, Pull: []string{"acme/app"}, PublicRead: true},
 		},
@@ -65,7 +65,7 @@ func (f *fixture) tokenFor(t *testing.T, agent, secret, scope string) (int, stri
 
 // asked are the scopes the hub was asked for after its first since
 // requests.
-func asked(hub *standin.Hub, since int) []string {
+func asked(hub *hubtest.Hub, since int) []string {
 	var out []string
 	for _, r := range hub.Requests()[since:] {
 		out = append(out, r.Asked...)

@@ -28,8 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 const (
@@ -70,7 +70,7 @@ func (l *lockedBuffer) String() string {
 }
 
 type fixture struct {
-	hub    *standin.Hub
+	hub    *hubtest.Hub
 	ca     *CA
 	proxy  *httptest.Server
 	audit  *lockedBuffer
@@ -103,11 +103,11 @@ func setup(t *testing.T, deny bool) *fixture {
 }
 
 // setupCDN is setup with a hub that redirects blob downloads to cdnHost
-// (standin.CDNHost if empty).
+// (hubpkg.CloudflareBlobHost if empty).
 func setupCDN(t *testing.T, deny bool, cdnHost string) *fixture {
 	t.Helper()
 	return setupWith(t, options{deny: deny, cdnHost: cdnHost,
-		hub: []standin.Token{
+		hub: []hubtest.Token{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}},
 			{Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
 			{Org: "acme", Label: "login", Secret: unknSecret, Pull: []string{"acme/*"}, Push: []string{"acme/*"}},
@@ -123,13 +123,13 @@ func setupCDN(t *testing.T, deny bool, cdnHost string) *fixture {
 // the scopes the Hub gives them), the proxy's records of them, limits.
 type options struct {
 	deny     bool
-	hub      []standin.Token
+	hub      []hubtest.Token
 	records  TokenSource
 	limits   Limits
 	upstream map[string]string // overrides, host → address
 	audit    io.Writer
 	inject   bool
-	cdnHost  string              // the hub's CDN host (standin.CDNHost if empty)
+	cdnHost  string              // the hub's CDN host (hubpkg.CloudflareBlobHost if empty)
 	public   []string            // the hub's public repositories besides library/*
 	metrics  Recorder            // nil: none
 	roots    []*x509.Certificate // trusted upstream, besides the hub's CA
@@ -138,7 +138,7 @@ type options struct {
 func setupWith(t *testing.T, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	hub, err := standin.Start(ctx, standin.Options{Tokens: o.hub, CDNHost: o.cdnHost, Public: o.public})
+	hub, err := hubtest.Start(ctx, hubtest.Options{Tokens: o.hub, CDNHost: o.cdnHost, Public: o.public})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func setupWith(t *testing.T, o options) *fixture {
 	}
 	cdn := o.cdnHost
 	if cdn == "" {
-		cdn = standin.CDNHost
+		cdn = hubpkg.CloudflareBlobHost
 	}
 	up[cdn] = hub.Addr()
 	maps.Copy(up, o.upstream)
@@ -201,7 +201,7 @@ func ref(t *testing.T, s string) name.Reference {
 
 // reached reports whether the hub saw, after its first since requests, a
 // token request asking action on repo, or a push request on repo.
-func reached(hub *standin.Hub, since int, repo, action string) bool {
+func reached(hub *hubtest.Hub, since int, repo, action string) bool {
 	for _, r := range hub.Requests()[since:] {
 		if strings.HasPrefix(r.Path, "/v2/"+repo+"/") && action == "push" && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return true

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/oatkit/oat/internal/standin"
+	hubpkg "github.com/oatkit/oat/internal/hub"
 )
 
 // pullLayers pulls acme/app:1.0 through the proxy, layers included.
@@ -101,7 +101,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	// Layers come from the CDN host through a tunnel, --deny-other-hosts
 	// notwithstanding.
 	digest := pullLayers(t, f, pullSecret)
-	cdn := standin.CDNHost + ":443"
+	cdn := hubpkg.CloudflareBlobHost + ":443"
 	if r := tunnelReason(t, f, cdn, "passed"); !strings.Contains(r, "follows a Docker Hub redirect") {
 		t.Errorf("tunnel to %s: reason %q; audit log:\n%s", cdn, r, f.audit)
 	}
@@ -127,7 +127,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	resp := get("https://registry-1.docker.io/v2/acme/app/blobs/"+digest, bearer)
 	loc := resp.Header.Get("Location")
 	u, err := url.Parse(loc)
-	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil || u.Host != standin.CDNHost || u.Query().Get("signature") == "" {
+	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil || u.Host != hubpkg.CloudflareBlobHost || u.Query().Get("signature") == "" {
 		t.Fatalf("blob GET through the proxy: %d, Location %q", resp.StatusCode, loc)
 	}
 	if resp := get(loc, ""); resp.StatusCode != http.StatusOK {
@@ -164,7 +164,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	// Every other host is still refused.
 	other := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer other.Close()
-	for _, hp := range []string{strings.TrimPrefix(other.URL, "https://"), standin.CDNHost + ":8443", "evil." + standin.CDNHost + ":443"} {
+	for _, hp := range []string{strings.TrimPrefix(other.URL, "https://"), hubpkg.CloudflareBlobHost + ":8443", "evil." + hubpkg.CloudflareBlobHost + ":443"} {
 		if code := connect(t, f, "", hp); code != http.StatusForbidden {
 			t.Errorf("CONNECT %s with --deny-other-hosts: %d, want 403", hp, code)
 		}

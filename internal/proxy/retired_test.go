@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // A token the last sync found deactivated or deleted at the Hub, or one
@@ -15,7 +15,7 @@ import (
 func TestRetiredTokensAreRefusedWithTheReason(t *testing.T) {
 	scopes := mustScopes(t, []string{"acme/*"}, nil)
 	f := setupWith(t, options{
-		hub: []standin.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}, {Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}}},
+		hub: []hubtest.Token{{Org: "acme", Label: "ci-pull", Secret: pullSecret, Pull: []string{"acme/*"}}, {Org: "acme", Label: "release", Secret: pushSecret, Pull: []string{"acme/*"}}},
 		records: staticTokens{
 			{Org: "acme", Label: "ci-pull", Secret: pullSecret, Active: false, HubID: "id-1", Scopes: scopes},
 			{Org: "acme", Label: "release", Secret: pushSecret, Active: true, Expires: time.Now().Add(-time.Hour), Scopes: scopes},

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/proxyauth"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 // otherUID is another local user's: nobody's.
@@ -62,7 +63,7 @@ func TestProxyOtherUser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 	)
 	base, _ := newClient(t, "unix:///nonexistent.sock")
 	base.must(t, ctx, ciPullSecret, helperName, "token", "add", "--org", "acme", "--label", "ci-pull", "--pull", "acme/app")
@@ -107,7 +108,7 @@ func TestProxyOtherUser(t *testing.T) {
 	// challenge through the tunnel.
 	curl := func(proxy string) []string {
 		return []string{"-sS", "-o", "/dev/null", "-w", "%{http_connect} %{http_code}", "--max-time", "20",
-			"--proxy", proxy, "--cacert", p.bundle, "https://" + standin.RegistryHost + "/v2/"}
+			"--proxy", proxy, "--cacert", p.bundle, "https://" + hubpkg.RegistryHost + "/v2/"}
 	}
 	for _, proxy := range []string{"http://" + proxyListen, "http://oat:not-the-secret-0123456789@" + proxyListen} {
 		r := asUser(ctx, otherUID, "curl", curl(proxy)...)
@@ -117,7 +118,7 @@ func TestProxyOtherUser(t *testing.T) {
 	}
 	// A plain request through the proxy shows its 407's body: how to send
 	// the secret to this proxy's address.
-	r := asUser(ctx, otherUID, "curl", "-sS", "--max-time", "20", "--proxy", "http://"+proxyListen, "http://"+standin.RegistryHost+"/v2/")
+	r := asUser(ctx, otherUID, "curl", "-sS", "--max-time", "20", "--proxy", "http://"+proxyListen, "http://"+hubpkg.RegistryHost+"/v2/")
 	if want := "oat-proxy requires its proxy secret: set HTTPS_PROXY=http://oat:SECRET@" + proxyListen + " "; !strings.Contains(r.stdout, want) {
 		t.Errorf("another user's plain request: the body lacks %q:\n%s", want, r)
 	}
@@ -147,13 +148,13 @@ func TestProxyOtherUser(t *testing.T) {
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s: mode %v, want a 0600 socket", sock, fi.Mode())
 	}
-	unix := []string{"-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "--unix-socket", sock, "http://" + standin.RegistryHost + "/v2/"}
+	unix := []string{"-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "--unix-socket", sock, "http://" + hubpkg.RegistryHost + "/v2/"}
 	// The proxy's user connects (and, without the secret, is told 407 and
 	// how to send it: HTTPS_PROXY cannot name a socket).
 	if r := base.run(ctx, "", "curl", unix...); r.stdout != "407" {
 		t.Errorf("the proxy's user on the socket: got %q, want 407:\n%s", r.stdout, r)
 	}
-	if r := base.run(ctx, "", "curl", "-sS", "--max-time", "20", "--unix-socket", sock, "http://"+standin.RegistryHost+"/v2/"); !strings.Contains(r.stdout, "send it as Proxy-Authorization: Basic") {
+	if r := base.run(ctx, "", "curl", "-sS", "--max-time", "20", "--unix-socket", sock, "http://"+hubpkg.RegistryHost+"/v2/"); !strings.Contains(r.stdout, "send it as Proxy-Authorization: Basic") {
 		t.Errorf("the 407 on the socket: %s", r)
 	}
 	r = asUser(ctx, otherUID, "curl", unix...)

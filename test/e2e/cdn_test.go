@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // tunnelReason is the reason of the audit log's last tunnel to hostport
@@ -34,7 +35,7 @@ func tunnelReason(t *testing.T, p proxyRun, hostport, decision string) string {
 // skopeo). A CONNECT to any other host is refused.
 func TestProxyDenyOtherHosts(t *testing.T) {
 	checkIsolated(t)
-	cdn := standin.CDNHost + ":443"
+	cdn := hubpkg.CloudflareBlobHost + ":443"
 	for _, tt := range []struct {
 		name    string
 		direct  bool
@@ -46,7 +47,7 @@ func TestProxyDenyOtherHosts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			hub, _ := startHubWith(t, ctx, standin.Options{DirectBlobs: tt.direct, Tokens: []standin.Token{
+			hub, _ := startHubWith(t, ctx, hubtest.Options{DirectBlobs: tt.direct, Tokens: []hubtest.Token{
 				{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 			}})
 			hubCA, err := hub.CertFile(t.TempDir())

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // clientCase is one client of TestSentenceInEveryClient: how it pushes
@@ -35,7 +35,7 @@ type clientCase struct {
 // acme/base and push acme/app, ci-pull pull acme/app; nothing may pull
 // acme/tool or push acme/base. (A repository of an organization the proxy
 // holds no token for goes to the Hub as it came: it may be public.)
-var clientTokens = []standin.Token{
+var clientTokens = []hubtest.Token{
 	{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 	{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/base"}, Push: []string{"acme/app"}},
 }

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/desktop"
-	"github.com/oatkit/oat/internal/standin"
+	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // User agents of Docker Desktop engines: one on Desktop's linuxkit kernel
@@ -36,7 +37,7 @@ func TestDesktopUserAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	hub, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
 	)
 	digest, err := hub.Seed(ctx, "acme/app", "1.0")
 	if err != nil {
@@ -58,7 +59,7 @@ func TestDesktopUserAgent(t *testing.T) {
 	// it issued to ci-pull).
 	bearer := func(ua string) string {
 		t.Helper()
-		r := curl(ua, "", "-u", "acme:"+ciPullSecret, "https://"+standin.AuthHost+"/token?service="+standin.Service+"&scope=repository:acme/app:pull")
+		r := curl(ua, "", "-u", "acme:"+ciPullSecret, "https://"+hubpkg.AuthHost+"/token?service="+hubpkg.Service+"&scope=repository:acme/app:pull")
 		var tr struct{ Token string }
 		if r.err != nil || json.Unmarshal([]byte(r.stdout), &tr) != nil || tr.Token == "" {
 			t.Fatalf("token request: %s", r)
@@ -83,7 +84,7 @@ func TestDesktopUserAgent(t *testing.T) {
 	}
 	del := func(ua, from, token string) result {
 		return curl(ua, from, "-X", "DELETE", "-H", "Authorization: Bearer "+token,
-			"https://"+standin.RegistryHost+"/v2/acme/app/manifests/"+digest)
+			"https://"+hubpkg.RegistryHost+"/v2/acme/app/manifests/"+digest)
 	}
 
 	// The proxy refuses: ci-pull may not delete.
@@ -115,7 +116,7 @@ func TestDesktopUserAgent(t *testing.T) {
 
 	// The Hub refuses: a secret the proxy does not hold goes up as it
 	// came, and the Hub's 401 comes back with the sentence.
-	r := curl(productUA, "", "-u", "acme:dckr_oat_e2eNotATokenOfOurs000009", "https://"+standin.AuthHost+"/token?service="+standin.Service+"&scope=repository:acme/app:pull")
+	r := curl(productUA, "", "-u", "acme:dckr_oat_e2eNotATokenOfOurs000009", "https://"+hubpkg.AuthHost+"/token?service="+hubpkg.Service+"&scope=repository:acme/app:pull")
 	if msg := message(r); !strings.Contains(msg, "incorrect username or password") || !strings.Contains(msg, "its user agent names Docker Desktop") || !strings.Contains(msg, desktop.Advice) {
 		t.Errorf("the Hub's 401 to Docker Desktop: %q", msg)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 const (
@@ -35,16 +35,16 @@ const (
 // startHub starts the stand-in Docker Hub on the namespace's hubIP:443
 // and writes its CA to a bundle file for dockerd. It redirects blob
 // downloads to its CDN host, as Docker Hub does.
-func startHub(t *testing.T, ctx context.Context, tokens ...standin.Token) (*standin.Hub, string) {
+func startHub(t *testing.T, ctx context.Context, tokens ...hubtest.Token) (*hubtest.Hub, string) {
 	t.Helper()
-	return startHubWith(t, ctx, standin.Options{Tokens: tokens})
+	return startHubWith(t, ctx, hubtest.Options{Tokens: tokens})
 }
 
 // startHubWith is startHub with more options.
-func startHubWith(t *testing.T, ctx context.Context, opts standin.Options) (*standin.Hub, string) {
+func startHubWith(t *testing.T, ctx context.Context, opts hubtest.Options) (*hubtest.Hub, string) {
 	t.Helper()
 	opts.Addr, opts.StorageDir = hubIP+":443", t.TempDir()
-	hub, err := standin.Start(ctx, opts)
+	hub, err := hubtest.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDockerHubLoginPullPushLogout(t *testing.T) {
 	checkIsolated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	hub, certFile := startHub(t, ctx, standin.Token{
+	hub, certFile := startHub(t, ctx, hubtest.Token{
 		Org: "acme", Label: "release", Secret: acmeSecret,
 		Pull: []string{"acme/*"}, Push: []string{"acme/app"},
 	})
@@ -327,7 +327,7 @@ func tinyTar(t *testing.T) []byte {
 }
 
 // granted reports whether the hub granted action on repo to org's token.
-func granted(hub *standin.Hub, org, repo, action string) bool {
+func granted(hub *hubtest.Hub, org, repo, action string) bool {
 	for _, r := range hub.Requests() {
 		if r.Principal != org {
 			continue

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/proxyauth"
-	"github.com/oatkit/oat/internal/standin"
 )
 
 const (
@@ -188,8 +188,8 @@ func TestFleetBehindBalancer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	h, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
-		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
 	)
 	for _, repo := range []string{"acme/app", "acme/base"} {
 		if _, err := h.Seed(ctx, repo, "1.0"); err != nil {
@@ -355,9 +355,9 @@ func TestFleetBehindBalancer(t *testing.T) {
 		}
 		return true
 	}
-	var apiSeen []standin.Request
+	var apiSeen []hubtest.Request
 	for _, r := range h.Requests()[fleetStart:] {
-		if strings.Split(r.Host, ":")[0] == standin.CDNHost {
+		if strings.Split(r.Host, ":")[0] == hub.CloudflareBlobHost {
 			continue // a signed blob URL, through a plain tunnel
 		}
 		apiSeen = append(apiSeen, r)
@@ -483,7 +483,7 @@ func TestGracefulShutdown(t *testing.T) {
 func shutdownMidPull(t *testing.T, direct bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, hubCA := startHubWith(t, ctx, standin.Options{DirectBlobs: direct, Tokens: []standin.Token{
+	h, hubCA := startHubWith(t, ctx, hubtest.Options{DirectBlobs: direct, Tokens: []hubtest.Token{
 		{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/*"}},
 	}})
 	digest := seedBig(t, ctx, h, 48<<20)

@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	hubpkg "github.com/oatkit/oat/internal/hub"
 )
 
 const (
@@ -36,7 +36,7 @@ const (
 	envHosts = "OAT_E2E_HOSTS" // the hosts file bound over /etc/hosts
 	// hubHosts are Docker Hub's names, its CDN host (where the stand-in
 	// redirects blob downloads) included.
-	hubHosts = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io " + standin.CDNHost
+	hubHosts = "registry-1.docker.io auth.docker.io index.docker.io hub.docker.com docker.io " + hubpkg.CloudflareBlobHost
 	// otherHost is a registry that is not Docker Hub, for tunnels.
 	otherHost = "other.test"
 	// hubIP is where Docker Hub's names resolve: an address of the

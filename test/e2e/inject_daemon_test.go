@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // proxyURL is the HTTPS_PROXY, with the proxy secret, that `oat-proxy env`
@@ -66,10 +67,10 @@ func refusals(t *testing.T, p proxyRun) []string {
 // tokenRequests are the token requests the hub saw after its first since:
 // the scopes asked, the hash of the secret that came with them and the
 // label of the token it is ("" for none).
-func tokenRequests(hub *standin.Hub, since int) []standin.Request {
-	var out []standin.Request
+func tokenRequests(hub *hubtest.Hub, since int) []hubtest.Request {
+	var out []hubtest.Request
 	for _, r := range hub.Requests()[since:] {
-		if strings.HasPrefix(r.Host, standin.AuthHost) {
+		if strings.HasPrefix(r.Host, hubpkg.AuthHost) {
 			out = append(out, r)
 		}
 	}
@@ -77,7 +78,7 @@ func tokenRequests(hub *standin.Hub, since int) []standin.Request {
 }
 
 // asksPush reports whether a token request asked for push.
-func asksPush(r standin.Request) bool {
+func asksPush(r hubtest.Request) bool {
 	for _, s := range r.Asked {
 		if i := strings.LastIndex(s, ":"); i >= 0 && strings.Contains(","+s[i+1:]+",", ",push,") {
 			return true
@@ -119,7 +120,7 @@ func TestDockerdInject(t *testing.T) {
 	if len(pulls) == 0 {
 		t.Fatal("docker pull: the hub's token service saw no request")
 	}
-	pullHash, pushHash := standin.SecretHash(ciPullSecret), standin.SecretHash(releaseSecret)
+	pullHash, pushHash := hubtest.SecretHash(ciPullSecret), hubtest.SecretHash(releaseSecret)
 	for _, r := range pulls {
 		if r.SecretHash != pullHash || r.Label != "ci-pull" || asksPush(r) {
 			t.Errorf("docker pull: a token request asking %q came with secret %q (%q), want ci-pull's %s", r.Asked, r.SecretHash, r.Label, pullHash)
@@ -146,7 +147,7 @@ func TestDockerdInject(t *testing.T) {
 	if !granted(hub, "acme", "acme/app", "push") {
 		t.Error("the hub never granted push on acme/app")
 	}
-	if !auditHas(t, p, standin.AuthHost, "token", "injected") {
+	if !auditHas(t, p, hubpkg.AuthHost, "token", "injected") {
 		t.Errorf("no injected token request in the audit log:\n%s", tail(p.audit, 10))
 	}
 

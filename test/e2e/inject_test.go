@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // labelsAsked are the labels of the tokens the hub's token service saw,
 // after its first since requests.
-func labelsAsked(hub *standin.Hub, since int) []string {
+func labelsAsked(hub *hubtest.Hub, since int) []string {
 	var out []string
 	for _, r := range tokenRequests(hub, since) {
 		out = append(out, r.Label)
@@ -25,11 +25,11 @@ func labelsAsked(hub *standin.Hub, since int) []string {
 // twoTokens starts a hub with acme/app:1.0 and two tokens of acme's,
 // ci-pull (pull acme/app) and release (push acme/app, pull acme/*), and a
 // client whose helper holds both: the hub, its CA file and the client.
-func twoTokens(t *testing.T, ctx context.Context) (*standin.Hub, string, *client) {
+func twoTokens(t *testing.T, ctx context.Context) (*hubtest.Hub, string, *client) {
 	t.Helper()
 	hub, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
-		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
 	)
 	if _, err := hub.Seed(ctx, "acme/app", "1.0"); err != nil {
 		t.Fatal(err)

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // tokenSecretsSeen are the secret hashes of the hub's token requests with a
 // token of org after its first since requests.
-func tokenSecretsSeen(hub *standin.Hub, since int) []string {
+func tokenSecretsSeen(hub *hubtest.Hub, since int) []string {
 	var out []string
 	for _, r := range tokenRequests(hub, since) {
 		if r.SecretHash != "" {
@@ -32,7 +32,7 @@ func TestLifecycleWithDocker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const ownerPAT = "dckr_pat_E2eOwnerAlice000000000001"
-	hub, hubCA := startHubWith(t, ctx, standin.Options{Owners: []standin.Owner{{User: "alice", Secret: ownerPAT, Orgs: []string{"acme"}}}})
+	hub, hubCA := startHubWith(t, ctx, hubtest.Options{Owners: []hubtest.Owner{{User: "alice", Secret: ownerPAT, Orgs: []string{"acme"}}}})
 	if _, err := hub.Seed(ctx, "acme/app", "1.0"); err != nil {
 		t.Fatal(err)
 	}

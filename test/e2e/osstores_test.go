@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/osstores"
+	"github.com/oatkit/oat/internal/keyringtest"
 )
 
 // TestOSStores drives the helper against real OS stores: Secret Service
@@ -39,7 +39,7 @@ func TestOSStores(t *testing.T) {
 	}
 
 	t.Run("secret-service", func(t *testing.T) {
-		ss, err := osstores.StartSecretService(t.TempDir())
+		ss, err := keyringtest.StartSecretService(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func TestOSStores(t *testing.T) {
 	})
 
 	t.Run("pass", func(t *testing.T) {
-		p, err := osstores.SetupPass(t.TempDir())
+		p, err := keyringtest.SetupPass(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 const (
@@ -122,7 +122,7 @@ func auditHas(t *testing.T, p proxyRun, host, kind, decision string) bool {
 
 // hubSaw reports whether the hub, after its first since requests, saw a
 // token request asking action on repo or a registry request doing it.
-func hubSaw(hub *standin.Hub, since int, repo, action string) bool {
+func hubSaw(hub *hubtest.Hub, since int, repo, action string) bool {
 	for _, r := range hub.Requests()[since:] {
 		write := r.Method != "GET" && r.Method != "HEAD"
 		if strings.HasPrefix(r.Path, "/v2/"+repo+"/") && (action == "pull" || write) {
@@ -140,7 +140,7 @@ func hubSaw(hub *standin.Hub, since int, repo, action string) bool {
 // refused runs a command that the proxy must refuse, and checks that the
 // hub never saw the refused request and the audit log recorded it. It
 // returns what the command printed.
-func refused(t *testing.T, ctx context.Context, hub *standin.Hub, p proxyRun, c *client, repo, action, sentence string, name string, args ...string) result {
+func refused(t *testing.T, ctx context.Context, hub *hubtest.Hub, p proxyRun, c *client, repo, action, sentence string, name string, args ...string) result {
 	t.Helper()
 	since := len(hub.Requests())
 	before := auditDenied(t, p, repo, action)
@@ -181,8 +181,8 @@ func TestProxyWithRealClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	hub, hubCA := startHub(t, ctx,
-		standin.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
-		standin.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "ci-pull", Secret: ciPullSecret, Pull: []string{"acme/app"}},
+		hubtest.Token{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}, Push: []string{"acme/app"}},
 	)
 	for _, repo := range []string{"acme/app", "acme/base", "other/tool"} {
 		if _, err := hub.Seed(ctx, repo, "1.0"); err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 const readerSecret = "dckr_oat_e2ePublicReaderToken000003"
@@ -24,9 +24,9 @@ func TestPublicReadOfAPrivateRepository(t *testing.T) {
 	checkIsolated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	hub, hubCA := startHubWith(t, ctx, standin.Options{
+	hub, hubCA := startHubWith(t, ctx, hubtest.Options{
 		Public: []string{"other/public"},
-		Tokens: []standin.Token{{Org: "acme", Label: "reader", Secret: readerSecret, Pull: []string{"acme/app"}, PublicRead: true}},
+		Tokens: []hubtest.Token{{Org: "acme", Label: "reader", Secret: readerSecret, Pull: []string{"acme/app"}, PublicRead: true}},
 	})
 	for _, repo := range []string{"acme/app", "other/public", "other/private"} {
 		if _, err := hub.Seed(ctx, repo, "1.0"); err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // TestProxyThroughput pulls one large layer with crane straight from the
@@ -56,7 +56,7 @@ func TestProxyThroughput(t *testing.T) {
 func measurePull(t *testing.T, size int64, direct bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	hub, hubCA := startHubWith(t, ctx, standin.Options{DirectBlobs: direct, Tokens: []standin.Token{
+	hub, hubCA := startHubWith(t, ctx, hubtest.Options{DirectBlobs: direct, Tokens: []hubtest.Token{
 		{Org: "acme", Label: "release", Secret: releaseSecret, Pull: []string{"acme/*"}},
 	}})
 
@@ -124,7 +124,7 @@ func procStatus(t *testing.T, pid int, field string) string {
 
 // seedBig seeds acme/big:1 with one layer of size random bytes and returns
 // the layer's digest.
-func seedBig(t *testing.T, ctx context.Context, hub *standin.Hub, size int64) v1.Hash {
+func seedBig(t *testing.T, ctx context.Context, hub *hubtest.Hub, size int64) v1.Hash {
 	t.Helper()
 	data := make([]byte, size)
 	if _, err := rand.Read(data); err != nil {

@@ -1,8 +1,9 @@
-package standin
+package hubtest
 
 import (
 	"context"
 	"fmt"
+	"github.com/oatkit/oat/internal/hub"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func (h *Hub) newRegistry(ctx context.Context) (app *handlers.App, err error) {
 	}
 	cfg := &configuration.Configuration{Storage: h.storage()}
 	cfg.Auth = configuration.Auth{"token": configuration.Parameters{
-		"realm": Realm, "service": Service, "issuer": issuer, "rootcertbundle": bundle,
+		"realm": hub.Realm, "service": hub.Service, "issuer": issuer, "rootcertbundle": bundle,
 	}}
 	// Upload state is signed with this; empty, the registry would make a
 	// random one itself and complain.

@@ -1,9 +1,10 @@
-package standin
+package hubtest
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/oatkit/oat/internal/hub"
 	"net/http"
 	"net/url"
 	"slices"
@@ -302,7 +303,7 @@ func (h *Hub) listTokens(w http.ResponseWriter, r *http.Request, org string) {
 		if p < 1 || (p-1)*size >= len(all) {
 			return nil
 		}
-		s := fmt.Sprintf("https://%s/v2/orgs/%s/access-tokens?page=%d&page_size=%d", APIHost, org, p, size)
+		s := fmt.Sprintf("https://%s/v2/orgs/%s/access-tokens?page=%d&page_size=%d", hub.APIHost, org, p, size)
 		return &s
 	}
 	from, to := min((page-1)*size, len(all)), min(page*size, len(all))

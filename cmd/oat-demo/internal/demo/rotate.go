@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // The organization's owner, who manages its tokens in the Hub's API.
@@ -20,7 +21,7 @@ const (
 // rotate rotates the token through the Hub's API, behind oat-proxy: the
 // twin is made and kept first, docker and the proxy switch to it without a
 // restart, and the old token is deleted at the Hub.
-func (d *demo) rotate(ctx context.Context, hub *standin.Hub) error {
+func (d *demo) rotate(ctx context.Context, hub *hubtest.Hub) error {
 	d.step("Rotate the token through Docker Hub's API: the twin first, then the old one deleted; docker and oat-proxy switch without a restart")
 	d.say("%s, an owner of %s, signs in to the Hub API (a personal access token; an OAT cannot manage tokens)", owner, org)
 	if _, err := d.shIn(ctx, ownerPAT, `printf '%s' "$OWNER_PAT" | `, "docker-credential-oat", "hub", "login", "-u", owner, "--password-stdin"); err != nil {
@@ -39,7 +40,7 @@ func (d *demo) rotate(ctx context.Context, hub *standin.Hub) error {
 	if _, err := d.sh(ctx, "", d.client.pull...); err != nil {
 		return fmt.Errorf("the pull with the twin failed: %w", err)
 	}
-	old := standin.SecretHash(d.secret)
+	old := hubtest.SecretHash(d.secret)
 	used := false
 	for _, r := range hub.Requests()[before:] {
 		if r.SecretHash == old {
@@ -58,10 +59,10 @@ func (d *demo) rotate(ctx context.Context, hub *standin.Hub) error {
 }
 
 // accepted reports whether the hub's token service accepts secret.
-func accepted(hub *standin.Hub, secret string) bool {
-	req, _ := http.NewRequest("GET", "https://"+standin.AuthHost+"/token?service="+standin.Service+"&scope=repository:"+strings.Split(image, ":")[0]+":pull", nil)
+func accepted(h *hubtest.Hub, secret string) bool {
+	req, _ := http.NewRequest("GET", "https://"+hub.AuthHost+"/token?service="+hub.Service+"&scope=repository:"+strings.Split(image, ":")[0]+":pull", nil)
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(org+":"+secret)))
-	resp, err := (&http.Client{Transport: hub.Transport()}).Do(req)
+	resp, err := (&http.Client{Transport: h.Transport()}).Do(req)
 	if err != nil {
 		return false
 	}

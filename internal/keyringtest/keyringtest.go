@@ -1,9 +1,9 @@
-// Package osstores sets up throwaway OS credential stores on a Linux
+// Package keyringtest sets up throwaway OS credential stores on a Linux
 // machine — a D-Bus session bus with an unlocked gnome-keyring (Secret
 // Service), and pass with a passphrase-less gpg key — for the end-to-end
 // tests and the comparison benchmarks. Every process it starts is stopped
 // by its PID; every file lives under one directory.
-package osstores
+package keyringtest
 
 import (
 	"bufio"

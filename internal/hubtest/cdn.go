@@ -1,4 +1,4 @@
-package standin
+package hubtest
 
 import (
 	"context"
@@ -18,14 +18,7 @@ import (
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	storagemiddleware "github.com/distribution/distribution/v3/registry/storage/driver/middleware"
-
-	"github.com/oatkit/oat/internal/hub"
 )
-
-// CDNHost is where the hub redirects blob downloads to, as Docker Hub does:
-// one of the Hub's real blob hosts, so that what a client or a proxy knows of
-// them applies to the stand-in too. The hub answers for it on its listener.
-const CDNHost = hub.CloudflareBlobHost
 
 // cdnTTL is how long a signed blob URL stays valid.
 const cdnTTL = 10 * time.Minute

@@ -18,14 +18,14 @@ import (
 func build(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := exec.LookPath("crane"); err != nil {
-		tools, _ := filepath.Abs("../../.tools")
+		tools, _ := filepath.Abs("../../../../.tools")
 		if !fileExists(filepath.Join(tools, "crane")) {
 			t.Fatal("the demo needs crane: on PATH, or in .tools (make test installs it there, pinned)")
 		}
 		t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
 	for _, c := range []string{"docker-credential-oat", "oat-proxy"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), "../../cmd/"+c)
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), "../../../../cmd/"+c)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", c, err, out)
 		}

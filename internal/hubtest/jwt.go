@@ -1,4 +1,4 @@
-package standin
+package hubtest
 
 import (
 	"crypto/ecdsa"
@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/oatkit/oat/internal/hub"
 	"net/http"
 	"strings"
 	"time"
@@ -27,7 +28,7 @@ func (h *Hub) sign(subject string, access []resourceActions, now time.Time) (jwt
 	}
 	id = randomString(12)
 	claims, err := json.Marshal(token.ClaimSet{
-		Issuer: issuer, Subject: subject, Audience: token.AudienceList{Service},
+		Issuer: issuer, Subject: subject, Audience: token.AudienceList{hub.Service},
 		Expiration: now.Add(tokenLifetime).Unix(), NotBefore: now.Add(-time.Minute).Unix(), IssuedAt: now.Unix(),
 		JWTID: id, Access: claimAccess(access),
 	})

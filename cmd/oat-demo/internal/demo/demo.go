@@ -22,7 +22,7 @@ import (
 	"time"
 
 	hubpkg "github.com/oatkit/oat/internal/hub"
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // Options configure a demo run.
@@ -119,9 +119,9 @@ func newSecret() string {
 
 func (d *demo) run(ctx context.Context) error {
 	d.step("A stand-in Docker Hub on loopback: a real distribution registry, token auth with OAT scopes, a CDN for blobs")
-	hub, err := standin.Start(ctx, standin.Options{Tokens: []standin.Token{{
+	hub, err := hubtest.Start(ctx, hubtest.Options{Tokens: []hubtest.Token{{
 		Org: org, Label: label, Secret: d.secret, Pull: []string{"acme/*"},
-	}}, Owners: []standin.Owner{{User: owner, Secret: ownerPAT, Orgs: []string{org}}}})
+	}}, Owners: []hubtest.Owner{{User: owner, Secret: ownerPAT, Orgs: []string{org}}}})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
-package standin
+package hubtest
 
 import (
 	"context"
+	"github.com/oatkit/oat/internal/hub"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -53,5 +54,5 @@ func (h *Hub) SeedImage(ctx context.Context, repo, tag string, img v1.Image) (st
 
 // RegistryRef is the reference of repo:tag on the Hub's registry host.
 func RegistryRef(repo, tag string) string {
-	return RegistryHost + "/" + repo + ":" + tag
+	return hub.RegistryHost + "/" + repo + ":" + tag
 }

@@ -1,8 +1,9 @@
-package standin
+package hubtest
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/oatkit/oat/internal/hub"
 	"io"
 	"net/http"
 	"net/url"
@@ -70,8 +71,8 @@ func TestBlobGETRedirectsToASignedCDNURL(t *testing.T) {
 
 	resp, _ := send(t, c, http.MethodGet, blob, bearer)
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil || loc.Scheme != "https" || loc.Host != CDNHost || !strings.HasPrefix(loc.Path, cdnPrefix+"/") {
-		t.Fatalf("GET blob: %d, Location %q; want a 307 to https://%s%s/…", resp.StatusCode, resp.Header.Get("Location"), CDNHost, cdnPrefix)
+	if resp.StatusCode != http.StatusTemporaryRedirect || err != nil || loc.Scheme != "https" || loc.Host != hub.CloudflareBlobHost || !strings.HasPrefix(loc.Path, cdnPrefix+"/") {
+		t.Fatalf("GET blob: %d, Location %q; want a 307 to https://%s%s/…", resp.StatusCode, resp.Header.Get("Location"), hub.CloudflareBlobHost, cdnPrefix)
 	}
 	// Docker Hub answers HEAD itself.
 	if resp, _ := send(t, c, http.MethodHead, blob, bearer); resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || resp.ContentLength <= 0 {
@@ -121,11 +122,11 @@ func TestBlobGETRedirectsToASignedCDNURL(t *testing.T) {
 		{"a second signature", with(func(q url.Values) { q.Add("signature", q.Get("signature")) }), http.StatusForbidden},
 		{"another parameter", with(func(q url.Values) { q.Set("x", "1") }), http.StatusForbidden},
 		{"expired", h.cdn.signedURL(path, time.Now().Add(-1)), http.StatusForbidden},
-		{"another blob's path", "https://" + CDNHost + cdnPrefix + otherDigest + "?" + loc.RawQuery, http.StatusForbidden},
+		{"another blob's path", "https://" + hub.CloudflareBlobHost + cdnPrefix + otherDigest + "?" + loc.RawQuery, http.StatusForbidden},
 		{"another blob, signed", h.cdn.signedURL(otherDigest, time.Now().Add(cdnTTL)), http.StatusNotFound},
 		{"a manifest's path", h.cdn.signedURL("/docker/registry/v2/repositories/acme/app/_manifests/tags/1.0/current/link", time.Now().Add(cdnTTL)), http.StatusNotFound},
-		{"the registry API", "https://" + CDNHost + "/v2/", http.StatusNotFound},
-		{"no prefix", "https://" + CDNHost + path + "?" + loc.RawQuery, http.StatusNotFound},
+		{"the registry API", "https://" + hub.CloudflareBlobHost + "/v2/", http.StatusNotFound},
+		{"no prefix", "https://" + hub.CloudflareBlobHost + path + "?" + loc.RawQuery, http.StatusNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if resp, body := send(t, c, http.MethodGet, tt.url, ""); resp.StatusCode != tt.want || strings.Contains(string(body), "sha256") && resp.StatusCode == http.StatusOK {
@@ -162,7 +163,7 @@ func TestDirectBlobs(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || "sha256:"+hex.EncodeToString(sum[:]) != digest {
 		t.Errorf("GET blob: %d, Location %q; want the blob itself", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, _ := send(t, c, http.MethodGet, "https://"+CDNHost+"/", ""); resp.StatusCode != http.StatusMisdirectedRequest {
+	if resp, _ := send(t, c, http.MethodGet, "https://"+hub.CloudflareBlobHost+"/", ""); resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("the CDN host of a hub without one: %d, want 421", resp.StatusCode)
 	}
 }

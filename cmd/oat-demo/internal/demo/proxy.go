@@ -13,7 +13,7 @@ import (
 	"time"
 
 	hubpkg "github.com/oatkit/oat/internal/hub"
-	"github.com/oatkit/oat/internal/standin"
+	"github.com/oatkit/oat/internal/hubtest"
 )
 
 // refusal is what the proxy's sentence says of the demo's push.
@@ -33,10 +33,10 @@ func (d *demo) useNetwork(addr, caFile, why string) {
 
 // login starts the relay that stands for the network and logs in with the
 // client, which hands the token to the helper (credHelpers).
-func (d *demo) login(ctx context.Context, hub *standin.Hub, hubCA string) error {
+func (d *demo) login(ctx context.Context, hub *hubtest.Hub, hubCA string) error {
 	r, err := startRelay(hub.Addr(), func(target string) bool {
 		host, port, ok := strings.Cut(target, ":")
-		return ok && port == "443" && slices.Contains(append(slices.Clone(hubpkg.APIHosts), standin.CDNHost), strings.ToLower(host))
+		return ok && port == "443" && slices.Contains(append(slices.Clone(hubpkg.APIHosts), hubpkg.CloudflareBlobHost), strings.ToLower(host))
 	})
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func (d *demo) login(ctx context.Context, hub *standin.Hub, hubCA string) error 
 
 // throughProxy starts oat-proxy in front of the stand-in hub, pulls through
 // it and is refused the push, checking that the hub never saw it.
-func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub, hubCA string) error {
+func (d *demo) throughProxy(ctx context.Context, hub *hubtest.Hub, hubCA string) error {
 	d.step("Through oat-proxy: the pull is in the token's scopes, the push is not")
 	addr, caFile, err := d.startProxy(ctx, hub, hubCA)
 	if err != nil {
@@ -102,7 +102,7 @@ func (d *demo) throughProxy(ctx context.Context, hub *standin.Hub, hubCA string)
 
 // withoutProxy makes the same push straight to the hub, for the contrast:
 // the client prints the hub's own error.
-func (d *demo) withoutProxy(ctx context.Context, hub *standin.Hub, hubCA string) error {
+func (d *demo) withoutProxy(ctx context.Context, hub *hubtest.Hub, hubCA string) error {
 	d.step("The same push without oat-proxy: what Docker Hub itself answers")
 	proxy, proxyCA := d.env["HTTPS_PROXY"], d.env["SSL_CERT_FILE"]
 	d.useNetwork(d.relay.Addr(), hubCA, "the demo's network again, no oat-proxy")
@@ -152,7 +152,7 @@ func deniedLine(path string) (string, error) {
 
 // pushesSeen counts the requests in log that asked for, or needed, push on
 // the demo's repository.
-func pushesSeen(log []standin.Request) int {
+func pushesSeen(log []hubtest.Request) int {
 	n := 0
 	for _, r := range log {
 		for _, s := range append(slices.Clone(r.Asked), r.Needs...) {
@@ -168,7 +168,7 @@ func pushesSeen(log []standin.Request) int {
 // startProxy runs the built oat-proxy on a free loopback port, dialing the
 // stand-in hub for Docker Hub's names and trusting its CA upstream, and
 // returns its address and the path of its CA.
-func (d *demo) startProxy(ctx context.Context, hub *standin.Hub, hubCA string) (addr, caFile string, err error) {
+func (d *demo) startProxy(ctx context.Context, hub *hubtest.Hub, hubCA string) (addr, caFile string, err error) {
 	bin := filepath.Join(d.bin, "oat-proxy")
 	env := append(d.environ(), "SSL_CERT_FILE="+hubCA, "HTTPS_PROXY=", "https_proxy=")
 	ca := exec.CommandContext(ctx, bin, "ca")
@@ -182,7 +182,7 @@ func (d *demo) startProxy(ctx context.Context, hub *standin.Hub, hubCA string) (
 
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--deny-other-hosts", "--audit-log", auditLog}
 	shown := "$ oat-proxy serve --listen 127.0.0.1:0 --deny-other-hosts --audit-log " + auditLog + " \\\n"
-	for _, h := range append(slices.Clone(hubpkg.APIHosts), standin.CDNHost) {
+	for _, h := range append(slices.Clone(hubpkg.APIHosts), hubpkg.CloudflareBlobHost) {
 		args = append(args, "--upstream", h+"="+hub.Addr())
 		shown += fmt.Sprintf("    --upstream %s=%s \\\n", h, hub.Addr())
 	}

@@ -1,4 +1,4 @@
-package standin
+package hubtest
 
 import (
 	"encoding/json"

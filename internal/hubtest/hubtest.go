@@ -5,7 +5,7 @@
 // with a certificate from a CA made for this hub alone. Like the Hub, it
 // answers an authorised blob GET with a 307 to a signed, expiring URL on a
 // CDN host (also on that listener) unless Options.DirectBlobs is set.
-package standin
+package hubtest
 
 import (
 	"context"
@@ -23,22 +23,9 @@ import (
 	"github.com/oatkit/oat/internal/hub"
 )
 
-// The names the registry's token auth is configured with, as Docker Hub's.
-const (
-	Realm   = hub.Realm
-	Service = hub.Service
-	issuer  = "auth.docker.io (stand-in)"
-)
-
-// The host names the hub answers for: Docker Hub's own (package hub).
-const (
-	RegistryHost    = hub.RegistryHost
-	IndexHost       = hub.IndexHost
-	AuthHost        = hub.AuthHost
-	APIHost         = hub.APIHost
-	DockerIOHost    = hub.DockerIOHost
-	RegistryHubHost = hub.RegistryHubHost
-)
+// issuer signs the stand-in's bearer tokens; the realm, service and host
+// names it answers for are Docker Hub's own (package hub).
+const issuer = "auth.docker.io (stand-in)"
 
 // Token is an organization access token the stand-in hub accepts.
 type Token struct {
@@ -72,12 +59,12 @@ type Options struct {
 	// DirectBlobs serves blobs from the registry host, as a registry
 	// without a CDN or a mirror does. By default the hub does what Docker
 	// Hub does: an authorised blob GET is answered with a 307 to a signed,
-	// expiring URL on CDNHost, so every test sees the redirect real pulls
-	// see unless it asks not to.
+	// expiring URL on Options.CDNHost, so every test sees the redirect
+	// real pulls see unless it asks not to.
 	DirectBlobs bool
-	// CDNHost is the host blob GETs are redirected to; CDNHost (the
-	// package's constant, one of Docker Hub's real blob hosts) if empty.
-	// Another name stands for a CDN host Docker adds.
+	// CDNHost is the host blob GETs are redirected to;
+	// hub.CloudflareBlobHost (one of Docker Hub's real blob hosts) if
+	// empty. Another name stands for a CDN host Docker adds.
 	CDNHost string
 	// Owners may sign in to the Hub API and manage their organizations'
 	// access tokens there.
@@ -152,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 		opts.Addr = "127.0.0.1:0"
 	}
 	if opts.CDNHost == "" {
-		opts.CDNHost = CDNHost
+		opts.CDNHost = hub.CloudflareBlobHost
 	}
 	opts.CDNHost = strings.ToLower(opts.CDNHost)
 	h := &Hub{

@@ -1,4 +1,4 @@
-package standin
+package hubtest
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oatkit/oat/internal/hub"
 	"net"
 	"net/http"
 	"net/url"
@@ -196,7 +197,7 @@ func TestTokenServiceGrantsTheIntersection(t *testing.T) {
 		"repository:-not-valid:pull",
 		"garbage",
 	}
-	status, body := getToken(t, h, url.Values{"service": {Service}, "scope": asked}, "acme", pushSecret)
+	status, body := getToken(t, h, url.Values{"service": {hub.Service}, "scope": asked}, "acme", pushSecret)
 	if status != http.StatusOK || body["token"] == "" || body["token"] != body["access_token"] || body["expires_in"] != 300.0 {
 		t.Fatalf("status %d, body keys %v", status, keys(body))
 	}
@@ -225,7 +226,7 @@ func TestLoginAsksNoScope(t *testing.T) {
 	h := startHub(t, Options{})
 	// What docker login asks: no scope, offline_token, which Docker Hub
 	// ignores.
-	q := url.Values{"service": {Service}, "offline_token": {"true"}, "client_id": {"docker"}}
+	q := url.Values{"service": {hub.Service}, "offline_token": {"true"}, "client_id": {"docker"}}
 	status, body := getToken(t, h, q, "acme", pullSecret)
 	if status != http.StatusOK || body["token"] == nil || body["refresh_token"] != nil {
 		t.Fatalf("login: %d, keys %v", status, keys(body))
@@ -259,7 +260,7 @@ func TestTokenServiceRefusals(t *testing.T) {
 func TestTokenServiceForms(t *testing.T) {
 	h := startHub(t, Options{})
 	form := url.Values{"grant_type": {"password"}, "username": {"acme"}, "password": {pushSecret},
-		"scope": {"repository:acme/app:pull,push repository:acme/base:pull"}, "service": {Service}, "client_id": {"ctr"}}
+		"scope": {"repository:acme/app:pull,push repository:acme/base:pull"}, "service": {hub.Service}, "client_id": {"ctr"}}
 	status, body := postToken(t, h, form)
 	refresh, _ := body["refresh_token"].(string)
 	if status != http.StatusOK || body["access_token"] == "" || refresh == "" {
@@ -269,7 +270,7 @@ func TestTokenServiceForms(t *testing.T) {
 		t.Errorf("password grant (-want +got):\n%s", diff)
 	}
 
-	form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "scope": {"repository:acme/base:push,pull"}, "service": {Service}}
+	form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "scope": {"repository:acme/base:push,pull"}, "service": {hub.Service}}
 	if status, _ := postToken(t, h, form); status != http.StatusOK {
 		t.Fatalf("refresh grant: %d", status)
 	}
@@ -407,10 +408,10 @@ func TestRegistryRequestsNameTheirToken(t *testing.T) {
 	}
 	var sawRegistry, sawToken bool
 	for _, r := range h.Requests()[since:] {
-		if r.Host == RegistryHost && strings.HasPrefix(r.Path, "/v2/acme/app/manifests/") && r.Status == http.StatusOK {
+		if r.Host == hub.RegistryHost && strings.HasPrefix(r.Path, "/v2/acme/app/manifests/") && r.Status == http.StatusOK {
 			sawRegistry = r.Principal == "acme" && r.Label == "release"
 		}
-		sawToken = sawToken || (r.Host == AuthHost && r.Principal == "acme" && r.Label == "release")
+		sawToken = sawToken || (r.Host == hub.AuthHost && r.Principal == "acme" && r.Label == "release")
 	}
 	if !sawRegistry || !sawToken {
 		t.Errorf("the log lacks the registry (%v) or token (%v) requests: %+v", sawRegistry, sawToken, h.Requests()[since:])
@@ -454,7 +455,7 @@ func TestRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("Www-Authenticate"), `realm="`+Realm+`",service="`+Service+`"`) {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("Www-Authenticate"), `realm="`+hub.Realm+`",service="`+hub.Service+`"`) {
 		t.Errorf("registry challenge: %d %q", resp.StatusCode, resp.Header.Get("Www-Authenticate"))
 	}
 	if _, err := (&http.Client{Transport: h.Transport()}).Get("https://example.com/"); err == nil || !strings.Contains(err.Error(), "does not reach") {

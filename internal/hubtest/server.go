@@ -1,10 +1,11 @@
-package standin
+package hubtest
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/oatkit/oat/internal/hub"
 	"net"
 	"net/http"
 	"os"
@@ -16,13 +17,13 @@ import (
 
 // hubNames are the Docker Hub API names the hub's certificate is valid for
 // and Transport dials the hub for; its CDN host is the other.
-var hubNames = []string{RegistryHost, IndexHost, AuthHost, APIHost, DockerIOHost, RegistryHubHost}
+var hubNames = []string{hub.RegistryHost, hub.IndexHost, hub.AuthHost, hub.APIHost, hub.DockerIOHost, hub.RegistryHubHost}
 
 // names are the names the hub answers for: hubNames and its CDN host.
 func (h *Hub) names() []string { return append(slices.Clone(hubNames), h.opts.CDNHost) }
 
 // registryNames are the hosts whose requests go to the registry.
-var registryNames = []string{RegistryHost, IndexHost, DockerIOHost, RegistryHubHost, "localhost", "127.0.0.1", "::1"}
+var registryNames = []string{hub.RegistryHost, hub.IndexHost, hub.DockerIOHost, hub.RegistryHubHost, "localhost", "127.0.0.1", "::1"}
 
 // listen starts serving TLS on the configured address.
 func (h *Hub) listen() error {
@@ -63,9 +64,9 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.noteBearer(r)
 		requestEntry(r).Needs = registryNeeds(r)
 		h.app.ServeHTTP(w, r)
-	case host == AuthHost:
+	case host == hub.AuthHost:
 		h.serveToken(w, r)
-	case host == APIHost:
+	case host == hub.APIHost:
 		h.serveAPI(w, r)
 	case host == h.opts.CDNHost && h.cdn != nil:
 		h.cdn.ServeHTTP(w, r)
