@@ -23,12 +23,14 @@ import (
 // *Metrics implements it, Nop does nothing.
 type Recorder interface {
 	// Request counts one request: kind is what the proxy took it for
-	// (token, manifest, blob, upload, catalog, connect, other…), decision
-	// "allow", "deny" or "tunnel", host the host it was for.
+	// (ping, token, registry, api, login: registry.Kind's words; tunnel,
+	// a CONNECT the proxy does not intercept; other, anything else),
+	// decision the audit line's (policy.Outcome: allowed, injected,
+	// narrowed, denied, challenged, passed), host the host it was for.
 	Request(kind, decision, host string)
 	// Denial counts a refusal of the token labelled label ("" when no
-	// token was recognised), for reason (a short fixed word: scope,
-	// expired, inactive, unknown-token, fail-closed…).
+	// token was recognised), for reason: the refusal's cause
+	// (policy.Cause's names, a fixed set).
 	Denial(label, reason string)
 	// Upstream counts the status of a response from upstream.
 	Upstream(status int)

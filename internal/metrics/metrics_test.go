@@ -86,9 +86,9 @@ func (fixedRecords) Stale() bool            { return false }
 func TestRecorder(t *testing.T) {
 	t.Parallel()
 	m := New()
-	m.Request("manifest", "allow", "Registry-1.Docker.IO:443")
-	m.Request("connect", "tunnel", "example.com:443")
-	m.Request("connect", "tunnel", "other.example:443")
+	m.Request("manifest", "allowed", "Registry-1.Docker.IO:443")
+	m.Request("tunnel", "passed", "example.com:443")
+	m.Request("tunnel", "passed", "other.example:443")
 	m.Denial("ci", "scope")
 	m.Upstream(200)
 	m.Upstream(404)
@@ -102,8 +102,8 @@ func TestRecorder(t *testing.T) {
 		got    float64
 		expect float64
 	}{
-		{"hub host", testutil.ToFloat64(m.requests.WithLabelValues("manifest", "allow", "registry-1.docker.io")), 1},
-		{"other hosts in one label", testutil.ToFloat64(m.requests.WithLabelValues("connect", "tunnel", "other")), 2},
+		{"hub host", testutil.ToFloat64(m.requests.WithLabelValues("manifest", "allowed", "registry-1.docker.io")), 1},
+		{"other hosts in one label", testutil.ToFloat64(m.requests.WithLabelValues("tunnel", "passed", "other")), 2},
 		{"denial", testutil.ToFloat64(m.denials.WithLabelValues("ci", "scope")), 1},
 		{"2xx", testutil.ToFloat64(m.upstream.WithLabelValues("2xx")), 1},
 		{"4xx", testutil.ToFloat64(m.upstream.WithLabelValues("4xx")), 1},

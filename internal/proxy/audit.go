@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // auditEntry is one line of the audit log. It never holds a secret, a
@@ -27,14 +29,30 @@ type auditEntry struct {
 	Org      string    `json:"org,omitempty"`
 	Repo     string    `json:"repository,omitempty"`
 	Action   string    `json:"action,omitempty"`
-	Decision string    `json:"decision"` // allowed, injected, narrowed, denied, challenged, passed (not ours to judge)
-	Reason   string    `json:"reason,omitempty"`
+	Decision policy.Outcome `json:"decision"`
+	Cause    policy.Cause   `json:"cause"`
+	Reason   string         `json:"reason,omitempty"`
 	Upstream int       `json:"upstream_status,omitempty"`
 	// Desktop says why the client is thought to be a Docker Desktop engine.
 	Desktop string `json:"docker_desktop,omitempty"`
 	// Redirect is the host:port of a blob download's Location, never its
 	// query (a signature).
 	Redirect string `json:"redirect_host,omitempty"`
+}
+
+// judge writes v into the entry: the decision, its cause and reason, the
+// token and the access refused.
+func (e *auditEntry) judge(v policy.Verdict) {
+	e.Decision, e.Cause, e.Reason = v.Outcome, v.Cause, v.Reason()
+	if v.Token != nil {
+		e.Label, e.Org = v.Token.Label, v.Token.Org
+	}
+	if v.Repo != "" {
+		e.Repo = v.Repo
+	}
+	if v.Action != "" {
+		e.Action = v.Action
+	}
 }
 
 type auditLog struct {

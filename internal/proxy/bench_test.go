@@ -11,6 +11,7 @@ import (
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/metrics"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/policy"
 	"github.com/oatkit/oat/internal/registry"
 )
 
@@ -45,8 +46,11 @@ func BenchmarkDecision(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req, err := registry.Classify(hub.RegistryHost, r, nil)
-		if d := Check(tok, req, err); !d.Allow {
-			b.Fatal(d.Message)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v := policy.Check(tok, req, ""); v.Outcome != policy.Allowed {
+			b.Fatal(v.Message)
 		}
 	}
 }
@@ -69,7 +73,7 @@ func BenchmarkCheckGrowth(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					st, rp := p.check(hub.RegistryHost, r)
-					if rp != nil || st.entry.Decision != "allowed" {
+					if rp != nil || st.entry.Decision != policy.Allowed {
 						b.Fatalf("not allowed: %+v %+v", st, rp)
 					}
 				}

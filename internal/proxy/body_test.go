@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // bodyCase is one generated request whose body the proxy must read, with
@@ -288,7 +290,7 @@ func TestBodiesReadAsTheHubWould(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(f.audit.String()), "\n") {
 		var e auditEntry
-		if json.Unmarshal([]byte(line), &e) == nil && e.Label == "ci-pull" && e.Decision == "allowed" {
+		if json.Unmarshal([]byte(line), &e) == nil && e.Label == "ci-pull" && e.Decision == policy.Allowed {
 			allowed++
 		}
 	}

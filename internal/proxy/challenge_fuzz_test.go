@@ -65,7 +65,7 @@ func FuzzChallenge(f *testing.F) {
 			return
 		}
 		req, _ := registry.Classify(host, r, nil)
-		rp := challenge(req)
+		rp := challenge(req.Scopes())
 		value := rp.header.Get("Www-Authenticate")
 		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' || c > '~' }) {
 			t.Fatalf("a challenge with a control or non-ASCII character: %q", value)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,7 +16,7 @@ import (
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/redact"
+	"github.com/oatkit/oat/internal/policy"
 	"github.com/oatkit/oat/internal/registry"
 )
 
@@ -28,14 +29,13 @@ type state struct {
 	holder   holder
 	kind     registry.Kind
 	download bool // a blob GET, which Docker Hub answers with a redirect
-	// For a token request of a token we hold: what it asks of the Hub, the
-	// repositories the token may pull only if public (whose grant the
-	// answer tells), and what its client shows of a refusal.
-	asked      []registry.Access
-	publicOnly []string
-	client     clientKind
-	tok        oat.Token
-	cancel     context.CancelCauseFunc
+	// For a token request sent on: its verdict, what it asks of the Hub,
+	// and what its client shows of a refusal (the Hub's answer may still
+	// refuse a pull by public read: policy.Granted).
+	verdict policy.Verdict
+	asked   []registry.Access
+	client  policy.Client
+	cancel  context.CancelCauseFunc
 }
 
 type stateKey struct{}
@@ -53,12 +53,9 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 	st, rp := p.check(host, r)
 	if p.cfg.Metrics != nil {
 		defer func() {
-			kind := "other"
-			switch {
-			case st != nil && st.entry.Kind != "":
-				kind = st.entry.Kind
-			case rp != nil && rp.kind != "":
-				kind = rp.kind
+			kind := st.entry.Kind
+			if kind == "" {
+				kind = "other"
 			}
 			p.cfg.Metrics.Bytes(kind, in.n, out.n)
 		}()
@@ -77,200 +74,126 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
 }
 
-// check brings r to its canonical form, classifies it and decides. A nil
-// reply sends it upstream.
-func (p *Proxy) check(host string, r *http.Request) (_ *state, rp *reply) {
-	entry := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
-	entry.Family, _ = recognise(entry.Agent)
-	defer func() {
-		if rp != nil {
-			rp.kind = entry.Kind // for the bytes it answers with
-		}
-	}()
+// check brings r to its canonical form, classifies it, asks the policy
+// and acts on its verdict. A nil reply sends it upstream.
+func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
+	st := &state{entry: auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}}
+	st.entry.Family, st.client = policy.Recognise(st.entry.Agent)
 	if desk, why := desktop.UserAgent(r.UserAgent()); desk {
-		entry.Desktop = why
+		st.entry.Desktop = why
 		p.desktopOnce(r.RemoteAddr, why)
 	}
-	deny := func(status int, code, reason, msg string) (*state, *reply) {
-		entry.Decision, entry.Reason = "denied", reason
-		p.audit.write(entry)
-		return nil, &reply{status: status, code: code, msg: msg}
-	}
 	if h, port := splitHost(r.Host); hub.CanonicalHost(h) != host || (port != "" && port != "443") {
-		return deny(http.StatusForbidden, "DENIED", "host differs from the CONNECT host",
-			fmt.Sprintf("oat-proxy refuses a request for %q inside a tunnel to %s: send it to the host the tunnel is for.", r.Host, host))
+		return p.answer(st, policy.Of(policy.HostMismatch,
+			fmt.Sprintf("oat-proxy refuses a request for %q inside a tunnel to %s: send it to the host the tunnel is for.", r.Host, host)), nil)
 	}
 	r.Method = strings.ToUpper(r.Method)
-	entry.Method = r.Method
+	st.entry.Method = r.Method
 	var body []byte
 	if registry.NeedsBody(host, r.Method, r.URL.Path) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
 		switch {
 		case err != nil:
-			return deny(http.StatusRequestTimeout, "UNSUPPORTED", "body unreadable", "oat-proxy could not read the request's body: it stopped arriving")
+			return p.answer(st, policy.Of(policy.BodyUnreadable, "oat-proxy could not read the request's body: it stopped arriving"), nil)
 		case len(b) > maxForm:
-			return deny(http.StatusRequestEntityTooLarge, "UNSUPPORTED", "body too large", "oat-proxy reads token and login bodies of at most 64 KiB")
+			return p.answer(st, policy.Of(policy.BodyTooLarge, fmt.Sprintf("oat-proxy reads token and login bodies of at most %d KiB", maxForm>>10)), nil)
 		}
 		body = b
 		r.Body = io.NopCloser(bytes.NewReader(b)) // read: the stall deadline is done with
 	}
 	req, err := registry.Classify(host, r, body)
-	entry.Kind = req.Kind.String()
+	st.kind, st.download = req.Kind, req.BlobDownload
+	st.entry.Kind = req.Kind.String()
 	if len(req.Access) > 0 {
-		entry.Repo = req.Access[0].Repo
-		entry.Action = strings.Join(req.Access[0].Actions, ",")
+		st.entry.Repo = req.Access[0].Repo
+		st.entry.Action = strings.Join(req.Access[0].Actions, ",")
 	}
-	if req.Unread != "" {
-		// Read or not, whoever sends it: a server that reads it another way
-		// could find credentials the proxy never checked.
-		return p.refuse(&state{entry: entry, kind: req.Kind}, Unread(req))
+	in := policy.Request{Request: req, Client: st.client, Inject: p.cfg.Inject, Now: st.entry.Time}
+	if err != nil {
+		in.Invalid = err.Error()
 	}
-	who := p.resolve(req, body)
-	injected := false
-	if p.cfg.Inject && req.Kind == registry.KindToken && who.holder.anon && err == nil {
-		t, sent, refusal := p.inject(r, req, body, kindOf(entry.Agent) == showsRegistryBody)
-		body = sent
-		if refusal != nil {
-			return p.refuse(&state{entry: entry, kind: req.Kind}, *refusal)
-		}
-		if t != nil {
-			who = resolved{tok: t, holder: holder{ours: true, id: identityOf(*t)}}
-			injected = true
-		}
+	if req.Unread == "" {
+		in.Creds, st.holder = p.resolve(req, body)
 	}
-	st := &state{entry: entry, holder: who.holder, kind: req.Kind, download: req.BlobDownload}
-	switch {
-	case who.unseen && p.cfg.Inject && req.Kind == registry.KindRegistry && err == nil:
-		return p.reissue(r, req, st)
-	case who.unseen:
-		// Docker Hub answers a token it does not know with its challenge;
-		// so does the proxy for one it did not see issued, and the client
-		// fetches a new one through the checked path.
-		st.entry.Decision, st.entry.Reason = "challenged", "a bearer or refresh token the proxy did not see issued"
-		p.audit.write(st.entry)
-		return nil, challenge(req)
-	case who.tok == nil && err != nil:
-		msg := redact.String(err.Error())
-		entry.Decision, entry.Reason = "denied", msg
-		p.audit.write(entry)
-		return nil, &reply{status: http.StatusBadRequest, code: "NAME_INVALID", msg: msg}
-	case who.tok == nil && req.Kind == registry.KindRegistry && len(req.Creds) == 0:
-		// Docker Hub answers every registry request without a bearer
-		// token with this challenge; answering it here keeps probes for
-		// repositories a token may not touch from reaching the Hub.
-		st.entry.Decision, st.entry.Reason = "challenged", "no bearer token: answered with the Hub's challenge"
-		p.audit.write(st.entry)
-		return nil, challenge(req)
-	case who.tok == nil:
-		st.entry.Decision, st.entry.Reason = "passed", who.why
-		return st, nil
+	if in.Inject && in.Creds.Token == nil && (req.Kind == registry.KindToken || req.Kind == registry.KindRegistry) {
+		in.Tokens = p.tokens.all()
 	}
-	tok := *who.tok
-	st.entry.Label, st.entry.Org = tok.Label, tok.Org
-	if tok.Scopes.Unknown {
-		p.noticeOnce(tok)
+	v := policy.Decide(in)
+	if v.Token != nil && v.Token.Scopes.Unknown {
+		p.noticeOnce(*v.Token)
 	}
-	if why := tok.Unusable(time.Now()); why != "" && why != oat.NoSecret {
-		// The Hub would refuse it too, with its own words: say which, and
-		// the fix, before it hears of it.
-		return p.refuse(st, Retired(tok, why))
+	if v.Outcome == policy.Denied || v.Outcome == policy.Challenged {
+		return p.answer(st, v, req.Scopes())
 	}
-	d := Check(tok, req, err)
-	if d.Allow && who.conflict {
-		d = Conflicting(tok)
-	}
-	if req.Kind == registry.KindToken {
-		st.client, st.asked, st.tok = kindOf(entry.Agent), req.Access, tok
-		if !d.Allow && st.client == showsRegistryBody && !who.conflict && err == nil && req.Unknown == "" {
-			if kept, ok := narrow(tok, req.Access); ok {
-				if injected {
-					d.Reason = "injected the token closest to covering it: " + d.Reason
-				}
-				return p.narrowed(st, r, body, kept, d)
+	st.asked = req.Access
+	if v.Attach {
+		tok := *v.Token
+		if v.Cause == policy.Reissued {
+			bearer, err := p.ownBearer(r.Context(), tok, req.Scopes(), st.entry.Client)
+			if err != nil {
+				return p.answer(st, policy.NoOwnToken(v, hub.AuthHost, err), nil)
 			}
+			r.Header.Set("Authorization", "Bearer "+bearer)
+		} else {
+			body = attach(r, body, tok)
 		}
-		st.publicOnly = publicOnly(tok, req.Access)
+		st.holder = holder{ours: true, id: identityOf(tok)}
 	}
-	if !d.Allow {
-		return p.refuse(st, d)
+	if v.Outcome == policy.Narrowed {
+		rewriteScopes(r, body, v.Kept)
+		st.asked, st.holder.limit = v.Kept, v.Bearer()
 	}
-	if who.limit != nil && req.Kind == registry.KindRegistry {
-		ld, again := checkLimit(tok, who.limit, req.Access)
-		if again {
-			st.entry.Decision, st.entry.Reason = "challenged", ld.Reason
-			p.audit.write(st.entry)
-			return nil, challenge(req)
-		}
-		if !ld.Allow {
-			return p.refuse(st, ld)
-		}
-	}
-	st.entry.Decision, st.entry.Reason = "allowed", d.Reason
-	if injected {
-		st.entry.Decision, st.entry.Reason = "injected", "the least-privileged token that covers it: "+d.Reason
-	}
+	st.verdict = v
+	st.entry.judge(v)
 	return st, nil
 }
 
-// refuse answers a decision's refusal with the registry error a client
-// prints.
-func (p *Proxy) refuse(st *state, d Decision) (*state, *reply) {
-	st.entry.Decision, st.entry.Reason = "denied", d.Reason
-	if d.Repo != "" {
-		st.entry.Repo = d.Repo
-	}
-	if d.Action != "" {
-		st.entry.Action = d.Action
-	}
+// answer is the proxy's own answer to a request the policy refused or
+// challenged: the audit line, and the registry error the client prints.
+// scopes are the request's, for a challenge.
+func (p *Proxy) answer(st *state, v policy.Verdict, scopes []string) (*state, *reply) {
+	st.entry.judge(v)
 	p.audit.write(st.entry)
-	p.log.Info("refused: "+d.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", d.Repo, "action", d.Action, "client", st.entry.Client, "client_family", st.entry.Family)
-	p.refusals.add(d.Message)
-	rp := &reply{status: http.StatusForbidden, code: "DENIED", msg: withDesktop(d.Message, st.entry.Desktop),
-		detail: map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": d.Repo, "action": d.Action}}
-	// containerd prints a refusal's status line and nothing else.
-	rp.phrase = kindOf(st.entry.Agent) == showsStatusLine
-	return nil, rp
-}
-
-// narrowed sends a token request on asking only for kept, what the token
-// has, for a client that does not show a refused token request: the
-// bearer token is remembered as issued for kept only, and the first
-// registry request needing what was cut is refused (d's sentence).
-func (p *Proxy) narrowed(st *state, r *http.Request, body []byte, kept []registry.Access, d Decision) (*state, *reply) {
-	rewriteScopes(r, body, kept)
-	st.asked, st.publicOnly = kept, publicOnly(st.tok, kept)
-	st.holder.limit = &limit{access: kept}
-	asked := strings.Join(scopesOf(kept), " ")
-	if asked == "" {
-		asked = "no repository scope"
+	if v.Outcome == policy.Challenged {
+		return st, challenge(scopes)
 	}
-	st.entry.Repo, st.entry.Action = d.Repo, d.Action
-	st.entry.Decision = "narrowed"
-	st.entry.Reason = fmt.Sprintf("%s: asked the Hub for %s only; the first registry request that needs %s on %s is refused (its client shows no refused token request)",
-		d.Reason, asked, d.Action, d.Repo)
-	return st, nil
+	p.log.Info("refused: "+v.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", v.Repo, "action", v.Action,
+		"cause", v.Cause.String(), "client", st.entry.Client, "client_family", st.entry.Family)
+	p.refusals.add(v.Message)
+	return st, refusalOf(v, st)
 }
 
-// resolved is whose credentials a request carries.
-type resolved struct {
-	tok      *oat.Token // a token we hold, as its record is now
-	holder   holder
-	limit    *limit // what the bearer token sent was issued for, if less
-	conflict bool   // a token we hold and other credentials besides
-	unseen   bool   // a bearer or refresh token the proxy did not see issued
-	why      string // for requests passed: why they are not ours to judge
+// refusalOf is the registry error of a refusal: its status and code are
+// the cause's, its message the sentence.
+func refusalOf(v policy.Verdict, st *state) *reply {
+	rp := &reply{status: http.StatusForbidden, err: errcode.ErrorCodeDenied.WithMessage(withDesktop(v.Message, st.entry.Desktop))}
+	switch v.Cause {
+	case policy.BodyUnreadable:
+		rp.status, rp.err.Code = http.StatusRequestTimeout, errcode.ErrorCodeUnsupported
+	case policy.BodyTooLarge:
+		rp.status, rp.err.Code = http.StatusRequestEntityTooLarge, errcode.ErrorCodeUnsupported
+	case policy.InvalidName:
+		rp.status, rp.err.Code = http.StatusBadRequest, errcode.ErrorCodeNameInvalid
+	case policy.OwnTokenFailed:
+		rp.status, rp.err.Code = http.StatusBadGateway, errcode.ErrorCodeUnavailable
+	}
+	if v.Token != nil || v.Repo != "" {
+		rp.err = rp.err.WithDetail(map[string]string{"token": st.entry.Label, "org": st.entry.Org, "repository": v.Repo, "action": v.Action})
+	}
+	// containerd prints a refusal's status line and nothing else.
+	rp.phrase = st.client == policy.ShowsStatusLine
+	return rp
 }
 
 // resolve finds the token a request's credentials belong to: by the
 // secret sent, or by the bearer or refresh token the proxy saw issued.
 // A hidden value or a body holding a credential of ours makes the request
-// ours too.
-func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
+// ours too. h is who a token the request obtains is issued to.
+func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentials, h holder) {
 	var (
 		ours   []identity
 		byID   = map[identity]oat.Token{}
 		others int
-		out    resolved
 		recs   = p.tokens.records()
 	)
 	addOurs := func(t oat.Token) {
@@ -301,16 +224,16 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 			}
 		}
 		if c.Kind == registry.CredRefresh || c.Kind == registry.CredBearer || c.Kind == registry.CredOther {
-			if h, ok := p.tokens.issuedTo(c.Value); ok {
-				if !h.ours {
+			if issued, ok := p.tokens.issuedTo(c.Value); ok {
+				if !issued.ours {
 					others++
-					out.holder = h
+					h = issued
 					continue
 				}
-				if t, ok := recs.current(h.id); ok {
+				if t, ok := recs.current(issued.id); ok {
 					addOurs(t)
-					if h.limit != nil {
-						out.limit = h.limit
+					if issued.limit != nil {
+						out.Limit = issued.limit
 					}
 					continue
 				}
@@ -318,26 +241,26 @@ func (p *Proxy) resolve(req registry.Request, body []byte) resolved {
 				// is tied to nothing the proxy can check against.
 			}
 			if c.Kind != registry.CredOther {
-				out.unseen = true
+				out.Unseen = true
 				continue
 			}
 		}
 		others++
-		out.holder = holder{}
+		h = holder{}
 	}
 	switch {
 	case len(ours) > 0:
 		t := byID[ours[0]]
-		out.tok, out.holder = &t, holder{ours: true, id: ours[0]}
-		out.conflict = len(ours) > 1 || others > 0 || out.unseen
-		out.unseen = false
-	case out.unseen:
+		out.Token, h = &t, holder{ours: true, id: ours[0]}
+		out.Conflict = len(ours) > 1 || others > 0 || out.Unseen
+		out.Unseen = false
+	case out.Unseen:
 	case others > 0:
-		out.why = "credentials of no token in the store: not ours to judge"
+		out.Others = true
 	default:
-		out.holder, out.why = holder{anon: true}, "no credentials"
+		h = holder{anon: true}
 	}
-	return out
+	return out, h
 }
 
 // ours returns the token of recs v is the secret of, or a bearer or
@@ -389,18 +312,14 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return errTokenTooLarge
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if len(st.publicOnly) > 0 {
-		if denied, ok := grantedPull(body, st.publicOnly); ok && len(denied) > 0 {
-			if st.client != showsRegistryBody {
-				// The client shows this answer: the sentence, before it
-				// asks the registry anything (upstreamError writes it).
-				_, rp := p.refuse(st, notPublic(st.tok, denied[0]))
-				return refusal{rp}
-			}
-			l := &limit{access: st.asked, private: denied}
-			st.holder.limit = l
-			st.entry.Reason += fmt.Sprintf("; the Hub granted no pull on %s: its registry requests are refused", strings.Join(denied, ", "))
-		}
+	if refused, l := policy.Granted(st.verdict, st.client, st.asked, body); refused != nil {
+		// The client shows this answer: the sentence, before it asks the
+		// registry anything (upstreamError writes it).
+		_, rp := p.answer(st, *refused, nil)
+		return refusal{rp}
+	} else if l != nil {
+		st.holder.limit = l
+		st.entry.Reason += fmt.Sprintf("; the Hub granted no pull on %s: its registry requests are refused", strings.Join(l.Private, ", "))
 	}
 	p.audit.write(st.entry)
 	ttl := 5 * time.Minute
@@ -458,7 +377,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		p.audit.write(st.entry)
 	}
 	p.log.Warn("upstream failed", "host", r.Host, "error", what)
-	(&reply{status: status, code: "UNAVAILABLE", msg: msg}).write(w)
+	(&reply{status: status, err: errcode.ErrorCodeUnavailable.WithMessage(msg)}).write(w)
 }
 
 // upstreamCause is err without the URL a *url.Error adds (a query may

@@ -1,8 +1,9 @@
 package proxy
 
 import (
-	"strings"
 	"time"
+
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // Recorder counts the proxy's decisions for /metrics (package metrics
@@ -15,51 +16,21 @@ type Recorder interface {
 	Latency(kind string, d time.Duration)
 }
 
-// record counts one decision, as its audit line says it.
+// record counts one decision, as its audit line says it: the decision is
+// the outcome's word, a refusal's reason its cause's name.
 func record(r Recorder, e auditEntry) {
-	decision := "allow"
-	switch e.Decision {
-	case "denied":
-		decision = "deny"
-		r.Denial(e.Label, denialReason(e.Reason))
-	case "passed", "challenged", "narrowed":
-		decision = e.Decision
-	}
-	if e.Kind == "tunnel" {
-		decision = "tunnel"
-		if e.Decision == "denied" {
-			decision = "deny"
-		}
+	if e.Decision == policy.Denied {
+		r.Denial(e.Label, e.Cause.String())
 	}
 	kind := e.Kind
 	if kind == "" {
 		kind = "other"
 	}
-	r.Request(kind, decision, e.Host)
+	r.Request(kind, e.Decision.String(), e.Host)
 	if e.Upstream != 0 {
 		r.Upstream(e.Upstream)
 	}
 	if !e.Time.IsZero() {
 		r.Latency(kind, time.Since(e.Time))
 	}
-}
-
-// denialReason is a refusal's reason as one word of a small fixed set, so
-// that a metric's labels stay few.
-func denialReason(reason string) string {
-	for _, w := range []struct{ in, word string }{
-		{"outside the token's scopes", "scope"},
-		{"no token covers", "no-token"},
-		{"conflicting", "conflict"},
-		{"--deny-other-hosts", "other-host"},
-		{"plain HTTP", "plain-http"},
-		{"host", "host"},
-		{"not understood", "fail-closed"},
-		{"body", "body"},
-	} {
-		if strings.Contains(reason, w.in) {
-			return w.word
-		}
-	}
-	return "fail-closed"
 }

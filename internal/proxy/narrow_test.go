@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/registry"
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // The User-Agents of the clients, as they send them.
@@ -73,59 +73,6 @@ func asked(hub *hubtest.Hub, since int) []string {
 	return out
 }
 
-func TestNarrow(t *testing.T) {
-	tok := oat.Token{Org: "acme", Label: "l", Scopes: mustScopes(t, []string{"acme/app"}, []string{"acme/tool"})}
-	for _, c := range []struct {
-		name string
-		need []registry.Access
-		want []registry.Access
-		ok   bool
-	}{
-		{"asked twice", []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}, {Repo: "acme/app", Actions: []string{"pull", "push"}}}, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, true},
-		{"push cut", []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, true},
-		{"kept whole", []registry.Access{{Repo: "acme/tool", Actions: []string{"pull", "push"}}}, []registry.Access{{Repo: "acme/tool", Actions: []string{"pull", "push"}}}, true},
-		{"nothing left", []registry.Access{{Repo: "acme/base", Actions: []string{"pull"}}}, nil, true},
-		{"a mount source cut", []registry.Access{{Repo: "acme/tool", Actions: []string{"pull", "push"}}, {Repo: "acme/base", Actions: []string{"pull"}}},
-			[]registry.Access{{Repo: "acme/tool", Actions: []string{"pull", "push"}}}, true},
-		{"delete is not narrowed", []registry.Access{{Repo: "acme/tool", Actions: []string{"delete"}}}, nil, false},
-		{"nor anything unknown", []registry.Access{{Repo: "acme/tool", Actions: []string{"*"}}}, nil, false},
-	} {
-		got, ok := narrow(tok, c.need)
-		if ok != c.ok || (ok && !slices.EqualFunc(got, c.want, func(a, b registry.Access) bool { return a.Repo == b.Repo && slices.Equal(a.Actions, b.Actions) })) {
-			t.Errorf("%s: narrow = %v %v, want %v %v", c.name, got, ok, c.want, c.ok)
-		}
-	}
-}
-
-// jwtWith is an unsigned JWT with claims.
-func jwtWith(claims string) string {
-	b := base64.RawURLEncoding
-	return b.EncodeToString([]byte(`{"alg":"ES256"}`)) + "." + b.EncodeToString([]byte(claims)) + ".c2ln"
-}
-
-func TestGrantedPull(t *testing.T) {
-	repos := []string{"other/a", "library/alpine"}
-	for _, c := range []struct {
-		name   string
-		body   string
-		denied []string
-		ok     bool
-	}{
-		{"both granted", `{"token":"` + jwtWith(`{"access":[{"type":"repository","name":"other/a","actions":["pull"]},{"type":"repository","name":"alpine","actions":["pull"]}]}`) + `"}`, nil, true},
-		{"empty access", `{"token":"` + jwtWith(`{"access":[]}`) + `"}`, repos, true},
-		{"push only, another type", `{"access_token":"` + jwtWith(`{"access":[{"type":"repository","name":"other/a","actions":["push"]},{"type":"registry","name":"library/alpine","actions":["pull"]}]}`) + `"}`, repos, true},
-		{"no access claim", `{"token":"` + jwtWith(`{"sub":"x"}`) + `"}`, nil, false},
-		{"not a JWT", `{"token":"opaque"}`, nil, false},
-		{"not JSON", `<html>`, nil, false},
-		{"bad payload", `{"token":"a.!!.c"}`, nil, false},
-	} {
-		denied, ok := grantedPull([]byte(c.body), repos)
-		if ok != c.ok || !slices.Equal(denied, c.denied) {
-			t.Errorf("%s: grantedPull = %v %v, want %v %v", c.name, denied, ok, c.denied, c.ok)
-		}
-	}
-}
-
 // A push outside the token: crane is refused on the token request;
 // skopeo's token request goes on asking for pull only, and its first
 // upload is refused with the sentence. The hub is asked for no push.
@@ -152,7 +99,7 @@ func TestNarrowedPush(t *testing.T) {
 	}
 	var narrowed auditEntry
 	for _, e := range auditLines(t, f) {
-		if e.Decision == "narrowed" {
+		if e.Decision == policy.Narrowed {
 			narrowed = e
 		}
 	}
@@ -229,7 +176,7 @@ func TestPublicReadGrant(t *testing.T) {
 	}
 	var denied auditEntry
 	for _, e := range auditLines(t, f) {
-		if e.Decision == "denied" {
+		if e.Decision == policy.Denied {
 			denied = e
 		}
 	}
@@ -342,7 +289,7 @@ func TestInjectionNarrowedForContainersImage(t *testing.T) {
 	}
 	var narrowed int
 	for _, e := range auditLines(t, f) {
-		if e.Decision == "narrowed" && strings.HasPrefix(e.Reason, "injected the token closest to covering it") && e.Label == "ci-pull" {
+		if e.Decision == policy.Narrowed && strings.HasPrefix(e.Reason, "injected the token closest to covering it") && e.Label == "ci-pull" {
 			narrowed++
 		}
 	}
@@ -355,7 +302,7 @@ func TestInjectionNarrowedForContainersImage(t *testing.T) {
 // cannot add a header line.
 func TestReasonPhraseIsOneLine(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		(&reply{status: http.StatusForbidden, code: "DENIED", msg: "token \"a\r\nX-Injected: 1\" may not\x00 pull", phrase: true}).write(w)
+		(&reply{status: http.StatusForbidden, err: errcode.ErrorCodeDenied.WithMessage("token \"a\r\nX-Injected: 1\" may not\x00 pull"), phrase: true}).write(w)
 	}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

@@ -22,11 +22,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"github.com/elazarl/goproxy"
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
-	"github.com/oatkit/oat/internal/registry"
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // Config configures a Proxy.
@@ -119,31 +120,39 @@ func (p *Proxy) onConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.Conn
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil || !validHost(host) || !validPort(port) {
 		// An empty host or port would dial this machine.
-		p.audit.write(auditEntry{Time: time.Now(), Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: clip(hostport), Kind: "tunnel", Decision: "denied", Reason: "malformed CONNECT target"})
+		p.connected(ctx.Req.RemoteAddr, clip(hostport), policy.MalformedConnect)
 		return refuseConnectWith(http.StatusBadRequest, fmt.Sprintf("oat-proxy cannot read the CONNECT target %q: send host:port, the port a number from 1 to 65535", clip(hostport))), hostport
 	}
 	if hub.IsAPIHost(host) {
 		if port != "443" {
+			p.connected(ctx.Req.RemoteAddr, hostport, policy.HubPort)
 			return refuseConnect(fmt.Sprintf("oat-proxy intercepts %s on port 443 only", host)), hostport
 		}
 		return p.mitm(hub.CanonicalHost(host)), hostport
 	}
 	now := time.Now()
-	entry := auditEntry{Time: now, Client: ctx.Req.RemoteAddr, Method: "CONNECT", Host: hostport, Kind: "tunnel", Decision: "passed"}
+	var c policy.Cause
 	switch {
 	case p.sent.followed(clientOf(ctx.Req.RemoteAddr), hostport, now):
-		entry.Reason = "follows a Docker Hub redirect the proxy relayed to this client: tunnelled untouched"
+		c = policy.FollowsRedirect
 	case port == "443" && hub.IsBlobHost(host):
-		entry.Reason = "a Docker Hub blob host: tunnelled untouched"
+		c = policy.BlobHost
 	case p.cfg.DenyOtherHosts:
-		entry.Decision, entry.Reason = "denied", "--deny-other-hosts"
-		p.audit.write(entry)
+		p.connected(ctx.Req.RemoteAddr, hostport, policy.OtherHostDenied)
 		return refuseConnect("oat-proxy runs with --deny-other-hosts: " + host + " is not a Docker Hub host"), hostport
 	default:
-		entry.Reason = "not a Docker Hub host: tunnelled untouched"
+		c = policy.OtherHost
 	}
-	p.audit.write(entry)
+	p.connected(ctx.Req.RemoteAddr, hostport, c)
 	return goproxy.OkConnect, hostport
+}
+
+// connected writes the audit line of a CONNECT the proxy tunnels or
+// refuses, for cause c.
+func (p *Proxy) connected(client, hostport string, c policy.Cause) {
+	e := auditEntry{Time: time.Now(), Client: client, Method: http.MethodConnect, Host: hostport, Kind: "tunnel"}
+	e.judge(policy.Of(c, ""))
+	p.audit.write(e)
 }
 
 // refuseConnect answers a CONNECT with 403 and a reason.
@@ -246,14 +255,22 @@ func (p *Proxy) onRequest(r *http.Request, _ *goproxy.ProxyCtx) (*http.Request, 
 	host, _ := splitHost(r.URL.Host)
 	if hub.IsAPIHost(host) {
 		host = hub.CanonicalHost(host)
-		p.audit.write(auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path,
-			Kind: "other", Decision: "denied", Reason: "plain HTTP to a Docker Hub host"})
+		p.plain(r, host, policy.PlainHTTP)
 		return r, textResponse(r, http.StatusForbidden, "oat-proxy refuses plain HTTP to "+host+": use https")
 	}
 	if p.cfg.DenyOtherHosts {
+		p.plain(r, host, policy.OtherHostDenied)
 		return r, textResponse(r, http.StatusForbidden, "oat-proxy runs with --deny-other-hosts: "+host+" is not a Docker Hub host")
 	}
 	return r, nil
+}
+
+// plain writes the audit line of a plain HTTP request the proxy refuses,
+// for cause c.
+func (p *Proxy) plain(r *http.Request, host string, c policy.Cause) {
+	e := auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path, Kind: "other"}
+	e.judge(policy.Of(c, ""))
+	p.audit.write(e)
 }
 
 func (p *Proxy) noticeOnce(t oat.Token) {
@@ -269,26 +286,24 @@ func (p *Proxy) noticeOnce(t oat.Token) {
 // headers.
 type reply struct {
 	status     int
-	code, msg  string
-	detail     any
+	err        errcode.Error
 	header     http.Header
-	closeAfter bool   // the client's body was not read
-	kind       string // the request's kind, once classified
+	closeAfter bool // the client's body was not read
 	// phrase puts the message in the status line's reason phrase too,
 	// for a client that prints the status line and nothing else.
 	phrase bool
 }
 
 // challenge is the 401 Docker Hub answers a request without a usable
-// bearer token with.
-func challenge(req registry.Request) *reply {
+// bearer token with, for a request needing scopes.
+func challenge(scopes []string) *reply {
 	h := http.Header{}
-	h.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, hub.Realm, hub.Service, strings.Join(req.Scopes(), " ")))
-	return &reply{status: http.StatusUnauthorized, code: "UNAUTHORIZED", msg: "authentication required", header: h}
+	h.Set("Www-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, hub.Realm, hub.Service, strings.Join(scopes, " ")))
+	return &reply{status: http.StatusUnauthorized, err: errcode.ErrorCodeUnauthorized.WithMessage("authentication required"), header: h}
 }
 
 func (rp *reply) body() []byte {
-	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"code": rp.code, "message": rp.msg, "detail": rp.detail}}})
+	body, _ := json.Marshal(errcode.Errors{rp.err})
 	return append(body, '\n')
 }
 
@@ -323,7 +338,7 @@ func (rp *reply) writeRaw(w http.ResponseWriter) bool {
 			return ' '
 		}
 		return r
-	}, rp.msg)
+	}, rp.err.Message)
 	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rp.status, phrase)
 	h := http.Header{}
 	for k, v := range rp.header {

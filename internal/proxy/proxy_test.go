@@ -30,6 +30,7 @@ import (
 	hubpkg "github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/hubtest"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/policy"
 )
 
 const (
@@ -262,7 +263,7 @@ func TestPullAllowedPushRefused(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)
 		}
-		if e.Decision == "denied" {
+		if e.Decision == policy.Denied {
 			denied++
 			if e.Label == "" || e.Repo == "" || e.Action != "push" || e.Upstream != 0 {
 				t.Errorf("denied entry %+v", e)

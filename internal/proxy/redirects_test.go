@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hubpkg "github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // pullLayers pulls acme/app:1.0 through the proxy, layers included.
@@ -85,7 +86,7 @@ func auditLines(t *testing.T, f *fixture) []auditEntry {
 
 // tunnelReason is the reason of the audit log's last tunnel to hostport
 // with decision, or "".
-func tunnelReason(t *testing.T, f *fixture, hostport, decision string) string {
+func tunnelReason(t *testing.T, f *fixture, hostport string, decision policy.Outcome) string {
 	t.Helper()
 	reason := ""
 	for _, e := range auditLines(t, f) {
@@ -102,7 +103,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	// notwithstanding.
 	digest := pullLayers(t, f, pullSecret)
 	cdn := hubpkg.CloudflareBlobHost + ":443"
-	if r := tunnelReason(t, f, cdn, "passed"); !strings.Contains(r, "follows a Docker Hub redirect") {
+	if r := tunnelReason(t, f, cdn, policy.Passed); !strings.Contains(r, "follows a Docker Hub redirect") {
 		t.Errorf("tunnel to %s: reason %q; audit log:\n%s", cdn, r, f.audit)
 	}
 
@@ -157,7 +158,7 @@ func TestBlobRedirectRelayedUntouched(t *testing.T) {
 	if code := connect(t, f, "127.0.0.2", cdn); code != http.StatusOK {
 		t.Errorf("CONNECT %s from another client: %d, want 200 (a Docker Hub blob host)", cdn, code)
 	}
-	if r := tunnelReason(t, f, cdn, "passed"); r != "a Docker Hub blob host: tunnelled untouched" {
+	if r := tunnelReason(t, f, cdn, policy.Passed); r != "a Docker Hub blob host: tunnelled untouched" {
 		t.Errorf("tunnel to %s for another client: reason %q", cdn, r)
 	}
 
@@ -178,7 +179,7 @@ func TestRelayedLocationOpensItsHostForThatClient(t *testing.T) {
 		t.Fatalf("CONNECT %s before any redirect: %d, want 403", host, code)
 	}
 	pullLayers(t, f, pullSecret)
-	if r := tunnelReason(t, f, host+":443", "passed"); !strings.Contains(r, "follows a Docker Hub redirect") {
+	if r := tunnelReason(t, f, host+":443", policy.Passed); !strings.Contains(r, "follows a Docker Hub redirect") {
 		t.Errorf("tunnel to %s: reason %q; audit log:\n%s", host, r, f.audit)
 	}
 	if code := connect(t, f, "127.0.0.1", host+":443"); code != http.StatusOK {

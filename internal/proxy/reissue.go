@@ -14,21 +14,12 @@ import (
 
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/policy"
 	"github.com/oatkit/oat/internal/registry"
 )
 
-// Replicas share nothing: a bearer token issued through one replica is
-// unknown to another, which may not pass it unchecked. Without injection it
-// answers with the Hub's challenge and the client fetches a new one. With
-// injection the client holds no credentials of its own, and a challenge
-// does not help it: its token requests go on its own connection, which a
-// balancer may have sent to the first replica again, and most clients
-// retry a challenge once. So an injecting replica treats the request as
-// anonymous instead: it chooses the least-privileged token that covers the
-// request, checks the request against it, and sends it upstream with a
-// bearer token of its own, asked of the token service for that token and
-// the request's scopes, kept until it expires. The client's bearer never
-// reaches the Hub.
+// The bearer tokens the proxy asks for itself, for a request whose
+// bearer it did not see issued (policy.Reissued).
 
 // ownBearers are the bearer tokens the proxy asked for itself, by token
 // and scopes.
@@ -79,42 +70,6 @@ func (b *ownBearers) put(k [32]byte, v ownBearer, now time.Time) {
 	b.m[k] = v
 }
 
-// reissue serves a registry request whose bearer the proxy did not see
-// issued, with injection on: checked against the least-privileged token
-// that covers it, sent on with a bearer of the proxy's own. A nil reply
-// sends it upstream.
-func (p *Proxy) reissue(r *http.Request, req registry.Request, st *state) (*state, *reply) {
-	c := Choose(p.tokens.all(), req.Access, time.Now())
-	switch {
-	case c.Anonymous:
-		// Not a repository of ours: the client's own token requests are
-		// anonymous and go through the checked path.
-		st.entry.Decision, st.entry.Reason = "challenged", "a bearer or refresh token the proxy did not see issued"
-		p.audit.write(st.entry)
-		return nil, challenge(req)
-	case c.Token == nil:
-		return p.refuse(st, noTokenCovers(req, c.Closest))
-	}
-	tok := *c.Token
-	st.entry.Label, st.entry.Org = tok.Label, tok.Org
-	d := Check(tok, req, nil)
-	if !d.Allow {
-		return p.refuse(st, d)
-	}
-	bearer, err := p.ownBearer(r.Context(), tok, req.Scopes(), st.entry.Client)
-	if err != nil {
-		st.entry.Decision, st.entry.Reason = "denied", "a bearer the proxy did not see issued; the proxy's own token request failed: "+err.Error()
-		p.audit.write(st.entry)
-		return nil, &reply{status: http.StatusBadGateway, code: "UNAVAILABLE",
-			msg: fmt.Sprintf("oat-proxy could not get a token from %s for this request: %s. Try again.", hub.AuthHost, err)}
-	}
-	r.Header.Set("Authorization", "Bearer "+bearer)
-	st.holder = holder{ours: true, id: identityOf(tok)}
-	st.entry.Decision = "injected"
-	st.entry.Reason = "a bearer the proxy did not see issued (another replica's?): sent with the proxy's own, for the least-privileged token that covers it: " + d.Reason
-	return st, nil
-}
-
 // ownBearer is a bearer token for t and scopes: kept, or asked of the
 // token service now (its own audit line, for client).
 func (p *Proxy) ownBearer(ctx context.Context, t oat.Token, scopes []string, client string) (string, error) {
@@ -130,7 +85,7 @@ func (p *Proxy) ownBearer(ctx context.Context, t oat.Token, scopes []string, cli
 	}
 	req.SetBasicAuth(t.Org, t.Secret)
 	entry := auditEntry{Time: time.Now(), Client: client, Agent: "oat-proxy", Method: http.MethodGet, Host: hub.AuthHost, Path: req.URL.Path,
-		Kind: registry.KindToken.String(), Label: t.Label, Org: t.Org, Decision: "injected",
+		Kind: registry.KindToken.String(), Label: t.Label, Org: t.Org, Decision: policy.Injected, Cause: policy.Reissued,
 		Reason: "the proxy's own token request, for a bearer it did not see issued"}
 	if len(scopes) > 0 {
 		entry.Repo, entry.Action, _ = strings.Cut(strings.TrimPrefix(scopes[0], "repository:"), ":")

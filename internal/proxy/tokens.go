@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/oat"
+	"github.com/oatkit/oat/internal/policy"
 )
 
 // TokenSource gives the proxy the token records, read again when Changed
@@ -44,7 +45,7 @@ type holder struct {
 	anon bool
 	// limit is what a bearer token was issued for, when that is less than
 	// the token's scopes allow (nil: as the Hub granted what was asked).
-	limit *limit
+	limit *policy.Limit
 }
 
 // index finds tokens by the secret a client sent, and remembers who

@@ -182,7 +182,7 @@ func TestVaultFromSecret(t *testing.T) {
 	}
 	tr.CloseIdleConnections()
 	waitFor(t, admin+"/metrics", `oat_proxy_denials_total{label="",reason="plain-http"} 1`)
-	waitFor(t, admin+"/metrics", `oat_proxy_requests_total{decision="deny",host="registry-1.docker.io",kind="other"} 1`)
+	waitFor(t, admin+"/metrics", `oat_proxy_requests_total{decision="denied",host="registry-1.docker.io",kind="other"} 1`)
 
 	// A new Secret: kubelet swaps ..data; same mtime, another file.
 	vaults.update(map[string][]byte{"oat.vault": vaultImage(t, "first passphrase", ci, release)})

@@ -1,15 +1,11 @@
-package proxy
+package policy
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/oatkit/oat/internal/hub"
@@ -17,16 +13,7 @@ import (
 	"github.com/oatkit/oat/internal/registry"
 )
 
-// Where a refusal reaches the user depends on the client. Every client
-// prints a registry error's message when a GET, POST or PUT is refused. A
-// refused token request is another matter: go-containerregistry (crane)
-// and Docker's distribution client (dockerd, the docker CLI's own) print
-// the token service's error body; containers/image (skopeo, podman,
-// buildah) prints its status only ("403 (Forbidden)"); containerd 1.6
-// prints no body at all, only the status line ("unexpected status: 403
-// Forbidden"), on token and registry requests alike.
-//
-// So a refusal goes where the client shows it:
+// A refusal goes where the client shows it (Client):
 //   - a client that shows a refused token request's body is refused on
 //     the token request: nothing more reaches the Hub, not even a HEAD;
 //   - containerd too, with the sentence as the status line's reason
@@ -39,22 +26,22 @@ import (
 //     manifest's PUT (it checks blobs with HEAD, which the narrowed
 //     token still may).
 //
-// What each client shows, and how it is recognised: clients.go.
+// What each client shows, and how it is recognised: client.go.
 
-// limit is what a bearer token was issued for when the proxy asked the
+// Limit is what a bearer token was issued for when the proxy asked the
 // Hub for less than the client did, or the Hub granted less: a registry
 // request with the bearer is checked against it besides the token's
 // scopes.
-type limit struct {
-	access []registry.Access
+type Limit struct {
+	Access []registry.Access
 	// private are repositories the token may pull only by "Read public
 	// repositories", on which the Hub granted no pull: private, or missing.
-	private []string
+	Private []string
 }
 
 // has reports whether the limit covers action on repo.
-func (l *limit) has(repo, action string) bool {
-	for _, a := range l.access {
+func (l *Limit) has(repo, action string) bool {
+	for _, a := range l.Access {
 		if a.Repo == repo && slices.Contains(a.Actions, action) {
 			return true
 		}
@@ -70,7 +57,7 @@ func narrow(t oat.Token, need []registry.Access) (kept []registry.Access, ok boo
 	for _, a := range need {
 		var acts []string
 		for _, action := range a.Actions {
-			if _, allowed := check(t, a.Repo, action); allowed {
+			if permits(t, a.Repo, action) {
 				acts = append(acts, action)
 			} else if action != hub.ActionPull && action != hub.ActionPush {
 				return nil, false
@@ -91,44 +78,6 @@ func narrow(t oat.Token, need []registry.Access) (kept []registry.Access, ok boo
 		kept = append(kept, registry.Access{Repo: a.Repo, Actions: acts})
 	}
 	return kept, true
-}
-
-// scopesOf is access as token scope strings.
-func scopesOf(access []registry.Access) []string {
-	return registry.Request{Access: access}.Scopes()
-}
-
-// rewriteScopes makes a token request ask for access instead of what it
-// asked. The classifier read the query and the form strictly already.
-func rewriteScopes(r *http.Request, body []byte, access []registry.Access) {
-	scopes := scopesOf(access)
-	q, _ := registry.ParseQuery(r.URL.RawQuery)
-	query := url.Values(q)
-	if query == nil {
-		query = url.Values{}
-	}
-	delete(query, "scope")
-	if r.Method != http.MethodPost {
-		for _, s := range scopes {
-			query.Add("scope", s)
-		}
-		r.URL.RawQuery = query.Encode()
-		return
-	}
-	r.URL.RawQuery = query.Encode()
-	f, _ := registry.ParseQuery(string(body))
-	form := url.Values(f)
-	if form == nil {
-		form = url.Values{}
-	}
-	delete(form, "scope")
-	if len(scopes) > 0 {
-		form.Set("scope", strings.Join(scopes, " "))
-	}
-	enc := form.Encode()
-	r.Body = nopCloser{bytes.NewReader([]byte(enc))}
-	r.ContentLength = int64(len(enc))
-	r.Header.Set("Content-Length", strconv.Itoa(len(enc)))
 }
 
 // publicOnly are the repositories of access that t may pull only by
@@ -197,27 +146,51 @@ func grantedPull(body []byte, repos []string) (denied []string, ok bool) {
 // notPublic is the refusal of a pull that a token may make only if the
 // repository is public, when the Hub granted none: it is private, or it
 // does not exist.
-func notPublic(t oat.Token, repo string) Decision {
+func notPublic(t oat.Token, repo string) Verdict {
 	msg := fmt.Sprintf("token %q (%s) may not pull %s: the repository is private or does not exist, and the token reads only public repositories outside its list. Check the name, or use a token with Image Pull on %s (docker-credential-oat token ls), or ask an organization owner to add the scope.",
 		t.Label, t.Org, repo, repo)
-	return Decision{Reason: "outside the token's scopes: the Hub granted no pull on a repository the token may read only if public", Message: msg, Repo: repo, Action: hub.ActionPull}
+	return Verdict{Outcome: Denied, Cause: NotPublic, Token: &t, Message: msg, Repo: repo, Action: hub.ActionPull}
 }
 
-// checkLimit checks a registry request that carries a bearer token issued
-// under l. A refusal is a sentence; for an access outside l that the
-// token's scopes allow, challenge is set: the Hub would answer its
-// challenge and the client asks for a new bearer token.
-func checkLimit(t oat.Token, l *limit, need []registry.Access) (d Decision, challenge bool) {
+// checkLimit judges a registry request that carries a bearer token
+// issued under l; ok is true when l covers it. Otherwise a pull the Hub
+// did not grant by public read is refused with a sentence, and an access
+// outside l that the token's scopes allow is challenged: the Hub would
+// answer its challenge, and the client asks for a new bearer token.
+func checkLimit(t oat.Token, l *Limit, need []registry.Access) (_ Verdict, ok bool) {
 	for _, a := range need {
 		for _, action := range a.Actions {
-			if action == hub.ActionPull && slices.Contains(l.private, a.Repo) {
+			if action == hub.ActionPull && slices.Contains(l.Private, a.Repo) {
 				return notPublic(t, a.Repo), false
 			}
-			if l.has(a.Repo, action) {
-				continue
+			if !l.has(a.Repo, action) {
+				return Verdict{Outcome: Challenged, Cause: IssuedForLess, Token: &t}, false
 			}
-			return Decision{Reason: "a bearer token issued for less than the request needs"}, true
 		}
 	}
-	return Decision{Allow: true}, false
+	return Verdict{}, true
+}
+
+// Granted judges the Hub's answer to a token request v let through, for
+// the repositories the token may pull only if public: when the Hub
+// granted no pull on one, a client that shows a refused token request is
+// refused with the sentence before it asks the registry anything; for
+// another, the bearer token is limited to asked, the pulls not granted
+// refused when its registry requests come. Both nil: nothing to change
+// (the answer holds no JWT the proxy can read, or every pull was
+// granted). client is what the client shows; asked what the token request
+// asked the Hub for.
+func Granted(v Verdict, client Client, asked []registry.Access, answer []byte) (refusal *Verdict, l *Limit) {
+	if len(v.PublicOnly) == 0 || v.Token == nil {
+		return nil, nil
+	}
+	denied, ok := grantedPull(answer, v.PublicOnly)
+	if !ok || len(denied) == 0 {
+		return nil, nil
+	}
+	if client != ShowsRegistryBody {
+		r := notPublic(*v.Token, denied[0])
+		return &r, nil
+	}
+	return nil, &Limit{Access: asked, Private: denied}
 }
