@@ -17,22 +17,22 @@ import (
 // auditEntry is one line of the audit log. It never holds a secret, a
 // bearer token or an Authorization value.
 type auditEntry struct {
-	Time     time.Time `json:"time"`
-	Client   string    `json:"client"`
-	Agent    string    `json:"user_agent,omitempty"`
-	Family   string    `json:"client_family,omitempty"` // the client, recognised by its user agent
-	Method   string    `json:"method"`
-	Host     string    `json:"host"`
-	Path     string    `json:"path"`
-	Kind     string    `json:"kind"`
-	Label    string    `json:"token_label,omitempty"`
-	Org      string    `json:"org,omitempty"`
-	Repo     string    `json:"repository,omitempty"`
-	Action   string    `json:"action,omitempty"`
+	Time     time.Time      `json:"time"`
+	Client   string         `json:"client"`
+	Agent    string         `json:"user_agent,omitempty"`
+	Family   string         `json:"client_family,omitempty"` // the client, recognised by its user agent
+	Method   string         `json:"method"`
+	Host     string         `json:"host"`
+	Path     string         `json:"path"`
+	Kind     string         `json:"kind"`
+	Label    string         `json:"token_label,omitempty"`
+	Org      string         `json:"org,omitempty"`
+	Repo     string         `json:"repository,omitempty"`
+	Action   string         `json:"action,omitempty"`
 	Decision policy.Outcome `json:"decision"`
 	Cause    policy.Cause   `json:"cause"`
 	Reason   string         `json:"reason,omitempty"`
-	Upstream int       `json:"upstream_status,omitempty"`
+	Upstream int            `json:"upstream_status,omitempty"`
 	// Desktop says why the client is thought to be a Docker Desktop engine.
 	Desktop string `json:"docker_desktop,omitempty"`
 	// Redirect is the host:port of a blob download's Location, never its

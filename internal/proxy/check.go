@@ -1,12 +1,12 @@
 package proxy
 
 import (
-	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/distribution/distribution/v3/registry/api/errcode"
 	"io"
 	"net/http"
 	"net/url"

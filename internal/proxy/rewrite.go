@@ -47,4 +47,3 @@ func rewriteScopes(r *http.Request, body []byte, access []registry.Access) {
 	r.ContentLength = int64(len(enc))
 	r.Header.Set("Content-Length", strconv.Itoa(len(enc)))
 }
-
