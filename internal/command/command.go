@@ -65,7 +65,46 @@ type Program struct {
 }
 
 // EnvVar is an environment variable a program reads.
-type EnvVar struct{ Name, Help string }
+type EnvVar struct {
+	// Name is the variable's name, exactly as it is read.
+	Name string
+	// Value, for a switch, is the value that turns it on ("1"): the help
+	// shows NAME=Value, and On tells whether it is set so.
+	Value string
+	// Help says what the variable does.
+	Help string
+}
+
+// Debug is OAT_DEBUG=1, which turns on a program's diagnostics (never
+// secrets). Each program's table lists it with the help that says what it
+// does there (WithHelp).
+var Debug = EnvVar{Name: "OAT_DEBUG", Value: "1"}
+
+// On reports whether the environment getenv reads sets the switch v to its
+// Value.
+func (v EnvVar) On(getenv func(string) string) bool {
+	return v.Value != "" && getenv(v.Name) == v.Value
+}
+
+// WithHelp is v with help as its text.
+func (v EnvVar) WithHelp(help string) EnvVar {
+	v.Help = help
+	return v
+}
+
+// Synopsis is how the help and the man page name v: NAME, or NAME=Value
+// for a switch.
+func (v EnvVar) Synopsis() string {
+	if v.Value != "" {
+		return v.Name + "=" + v.Value
+	}
+	return v.Name
+}
+
+// Reads reports whether the table lists the variable name.
+func (p *Program) Reads(name string) bool {
+	return slices.ContainsFunc(p.Env, func(v EnvVar) bool { return v.Name == name })
+}
 
 // usageError is a command called the wrong way: exit status 2.
 type usageError struct{ err error }

@@ -37,7 +37,7 @@ func sample() *Program {
 				}},
 			},
 		},
-		Env:      []EnvVar{{Name: "TOOL_HOME", Help: "where files go"}},
+		Env:      []EnvVar{{Name: "TOOL_HOME", Help: "where files go"}, {Name: "TOOL_DEBUG", Value: "1", Help: "diagnostics"}},
 		Examples: []string{"tool token add --org acme ci"},
 	}
 }
@@ -57,7 +57,7 @@ func TestMan(t *testing.T) {
 		".BI \\-\\-org \" ORG\"\nthe ORGanization\n",
 		".B \\-\\-default\nmake it the default\n",
 		".SS \"token ls [flags]\"\nAlso: list.\n",
-		".SH ENVIRONMENT\n.TP\n.B TOOL_HOME\nwhere files go\n",
+		".SH ENVIRONMENT\n.TP\n.B TOOL_HOME\nwhere files go\n.TP\n.B TOOL_DEBUG=1\ndiagnostics\n",
 		".SH EXAMPLES\n.PP\n.nf\ntool token add \\-\\-org acme ci\n.fi\n",
 	} {
 		if !strings.Contains(man, want) {

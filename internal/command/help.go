@@ -39,7 +39,7 @@ func (p *Program) Help(w io.Writer, path []*Command) {
 			fmt.Fprintf(w, "\nEnvironment:\n")
 			tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 			for _, e := range p.Env {
-				fmt.Fprintf(tw, "  %s\t%s\n", e.Name, e.Help)
+				fmt.Fprintf(tw, "  %s\t%s\n", e.Synopsis(), e.Help)
 			}
 			_ = tw.Flush()
 		}

@@ -50,7 +50,7 @@ func (p *Program) Man(w io.Writer, source string) {
 	if len(p.Env) > 0 {
 		fmt.Fprintf(w, ".SH ENVIRONMENT\n")
 		for _, e := range p.Env {
-			fmt.Fprintf(w, ".TP\n.B %s\n%s\n", roffEscape(e.Name), roffEscape(e.Help))
+			fmt.Fprintf(w, ".TP\n.B %s\n%s\n", roffEscape(e.Synopsis()), roffEscape(e.Help))
 		}
 	}
 	fmt.Fprintf(w, ".SH EXIT STATUS\n0 on success, 1 on failure, 2 for a command called the wrong way (a usage error).\n")

@@ -12,9 +12,12 @@ package dbusgate
 
 import "os"
 
+// EnvBackend names the store to use (package store's EnvBackend): this
+// package reads it before any other, so the name is defined here.
+const EnvBackend = "OAT_BACKEND"
+
 // Environment variables touched.
 const (
-	envBackend = "OAT_BACKEND"
 	envAddress = "DBUS_SESSION_BUS_ADDRESS"
 	envKWallet = "DISABLE_KWALLET"
 	// disabled is a bus address with no transport: dialing it fails at once,
@@ -35,7 +38,7 @@ var (
 func init() {
 	addr := os.Getenv(envAddress)
 	announced = addr != "" && addr != disabled && addr != "autolaunch:"
-	backend := os.Getenv(envBackend)
+	backend := os.Getenv(EnvBackend)
 	if NeedsDBus(backend) || (backend == "" && announced) {
 		return
 	}

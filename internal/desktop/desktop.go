@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/oatkit/oat/internal/dockerconfig"
 )
 
 // Docs is the point of Docker's documentation the messages quote.
@@ -32,6 +34,17 @@ type Env struct {
 	Root string
 }
 
+// FromEnv is Env for the environment getenv reads: the home $HOME names,
+// and the docker configuration directory as dockerconfig.Dir finds it.
+// root prefixes system paths ("" is the real root; tests).
+func FromEnv(getenv func(string) string, root string) Env {
+	env := Env{Getenv: getenv, Home: getenv("HOME"), Root: root}
+	if dir, err := dockerconfig.Dir(getenv); err == nil {
+		env.ConfigDir = dir
+	}
+	return env
+}
+
 func (e Env) withDefaults() Env {
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
@@ -43,10 +56,10 @@ func (e Env) withDefaults() Env {
 		e.Home, _ = os.UserHomeDir()
 	}
 	if e.ConfigDir == "" {
-		e.ConfigDir = e.Getenv("DOCKER_CONFIG")
+		e.ConfigDir = e.Getenv(dockerconfig.EnvDir)
 	}
 	if e.ConfigDir == "" {
-		e.ConfigDir = filepath.Join(e.Home, ".docker")
+		e.ConfigDir = filepath.Join(e.Home, dockerconfig.DirName)
 	}
 	return e
 }
@@ -120,7 +133,7 @@ type configFile struct {
 
 func readConfig(dir string) (configFile, error) {
 	var c configFile
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	b, err := os.ReadFile(filepath.Join(dir, dockerconfig.File))
 	if os.IsNotExist(err) {
 		return c, nil
 	}
@@ -128,7 +141,7 @@ func readConfig(dir string) (configFile, error) {
 		return c, err
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return configFile{}, &os.PathError{Op: "parse", Path: filepath.Join(dir, "config.json"), Err: err}
+		return configFile{}, &os.PathError{Op: "parse", Path: filepath.Join(dir, dockerconfig.File), Err: err}
 	}
 	return c, nil
 }

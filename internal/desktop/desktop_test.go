@@ -221,3 +221,22 @@ func BenchmarkDetect(b *testing.B) {
 		}
 	}
 }
+
+// FromEnv reads the home and the docker configuration directory from the
+// environment it is given, as dockerconfig.Dir does, never the process's.
+func TestFromEnv(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env       map[string]string
+		configDir string
+	}{
+		{map[string]string{"HOME": "/home/a"}, filepath.Join("/home/a", ".docker")},
+		{map[string]string{"HOME": "/home/a", "DOCKER_CONFIG": "/etc/docker-a"}, "/etc/docker-a"},
+		{map[string]string{}, ""}, // left to the process's defaults
+	} {
+		e := FromEnv(func(k string) string { return tc.env[k] }, "/root-a")
+		if e.Home != tc.env["HOME"] || e.ConfigDir != tc.configDir || e.Root != "/root-a" || e.Getenv == nil {
+			t.Errorf("FromEnv(%v) = home %q, config dir %q, root %q; want %q, %q, /root-a", tc.env, e.Home, e.ConfigDir, e.Root, tc.env["HOME"], tc.configDir)
+		}
+	}
+}

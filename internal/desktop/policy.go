@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/oatkit/oat/internal/dockerconfig"
 )
 
 // Policy is what the machine's Docker Desktop policy files say.
@@ -41,7 +43,7 @@ func policyPaths(env Env) (registry, admin []string, plist string) {
 			env.sys("/Library/Managed Preferences/com.docker.config.plist")
 	default:
 		return []string{env.sys("/usr/share/docker-desktop/registry/registry.json")},
-			[]string{env.sys("/usr/share/docker-desktop/admin-settings.json"), filepath.Join(env.Home, ".docker", "desktop", "admin-settings.json")}, ""
+			[]string{env.sys("/usr/share/docker-desktop/admin-settings.json"), filepath.Join(env.Home, dockerconfig.DirName, "desktop", "admin-settings.json")}, ""
 	}
 }
 

@@ -35,10 +35,18 @@ const (
 	CredsStore
 )
 
+// The docker CLI's configuration: the variable that names its directory,
+// the directory's name in the home otherwise, and the file in it.
+const (
+	EnvDir  = "DOCKER_CONFIG"
+	DirName = ".docker"
+	File    = "config.json"
+)
+
 // Dir returns the docker configuration directory: $DOCKER_CONFIG, else
 // ~/.docker.
 func Dir(getenv func(string) string) (string, error) {
-	if d := getenv("DOCKER_CONFIG"); d != "" {
+	if d := getenv(EnvDir); d != "" {
 		return d, nil
 	}
 	home := getenv("HOME")
@@ -46,9 +54,9 @@ func Dir(getenv func(string) string) (string, error) {
 		home = getenv("USERPROFILE")
 	}
 	if home == "" {
-		return "", errors.New("cannot find the docker configuration: neither $DOCKER_CONFIG nor $HOME is set")
+		return "", errors.New("cannot find the docker configuration: neither $" + EnvDir + " nor $HOME is set")
 	}
-	return filepath.Join(home, ".docker"), nil
+	return filepath.Join(home, DirName), nil
 }
 
 // Change is one edit made to config.json.

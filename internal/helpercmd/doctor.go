@@ -22,6 +22,7 @@ import (
 	"github.com/oatkit/oat/internal/dockercli"
 	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/helper"
+	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/redact"
@@ -147,8 +148,8 @@ func (c *cli) checkStore(r *doctorReport) *store.Store {
 	r.add("store", statusOK, where+" unlocks", "")
 	if d.Vault {
 		switch {
-		case c.Getenv(store.EnvCache) == "off":
-			r.add("store", statusInfo, "unlock cache off (OAT_CACHE=off): every call runs the KDF", "")
+		case store.CacheDisabled(c.Getenv):
+			r.add("store", statusInfo, "unlock cache off ("+store.EnvCache+"="+store.CacheOff+"): every call runs the KDF", "")
 		case s.Describe().Unlocked:
 			r.add("store", statusOK, "unlocked: the vault key is in the kernel keyring until it expires or '"+Program+" lock'", "")
 		default:
@@ -165,7 +166,7 @@ func (c *cli) checkConfig(r *doctorReport, s *store.Store, fix bool) {
 		r.add("config", statusFail, err.Error(), "")
 		return
 	}
-	path := filepath.Join(dir, "config.json")
+	path := filepath.Join(dir, dockerconfig.File)
 	data, target, perm, err := dockerconfig.ReadFile(path)
 	if err != nil {
 		r.add("config", statusFail, fmt.Sprintf("read %s: %v", path, err), "")
@@ -180,14 +181,14 @@ func (c *cli) checkConfig(r *doctorReport, s *store.Store, fix bool) {
 	switch h := wiring.HubHelper(); h {
 	case dockerconfig.HelperName:
 		how := "credHelpers"
-		if _, ok := wiring.CredHelpers["https://index.docker.io/v1/"]; !ok {
+		if _, ok := wiring.CredHelpers[hub.IndexServer]; !ok {
 			how = "credsStore"
 		}
-		r.add("config", statusOK, fmt.Sprintf("%s sends Docker Hub credentials to docker-credential-oat (%s)", path, how), "")
+		r.add("config", statusOK, fmt.Sprintf("%s sends Docker Hub credentials to %s (%s)", path, Program, how), "")
 	case "":
-		r.add("config", statusFail, path+" does not use docker-credential-oat: docker keeps Docker Hub credentials in config.json itself", Program+" setup")
+		r.add("config", statusFail, path+" does not use "+Program+": docker keeps Docker Hub credentials in "+dockerconfig.File+" itself", Program+" setup")
 	default:
-		r.add("config", statusFail, fmt.Sprintf("%s sends Docker Hub credentials to docker-credential-%s, not to docker-credential-oat", path, h), Program+" setup")
+		r.add("config", statusFail, fmt.Sprintf("%s sends Docker Hub credentials to docker-credential-%s, not to %s", path, h, Program), Program+" setup")
 	}
 	if len(plain) == 0 {
 		return
@@ -256,7 +257,7 @@ func (c *cli) checkTokens(r *doctorReport, s *store.Store) {
 			if !anyUsable(all, t.Org, now) {
 				status = statusFail
 			}
-			r.add("tokens", status, fmt.Sprintf("token %s expired on %s", id, t.Expires.Format("2006-01-02")),
+			r.add("tokens", status, fmt.Sprintf("token %s expired on %s", id, t.Expires.Format(time.DateOnly)),
 				"create a new one in the Admin Console, add it, then: "+Program+" token rm "+t.ID())
 		case t.Gone:
 			r.add("tokens", statusWarn, "token "+id+" is gone from Docker Hub (deleted there, as the last token sync found)", Program+" token rm "+t.ID())
@@ -267,12 +268,12 @@ func (c *cli) checkTokens(r *doctorReport, s *store.Store) {
 			}
 			r.add("tokens", statusWarn, "token "+id+" is inactive", hint)
 		case t.ExpiresSoon(now):
-			r.add("tokens", statusWarn, fmt.Sprintf("token %s expires %s (%s)", id, t.ExpiryText(now), t.Expires.Format("2006-01-02")), "replace it before then")
+			r.add("tokens", statusWarn, fmt.Sprintf("token %s expires %s (%s)", id, t.ExpiryText(now), t.Expires.Format(time.DateOnly)), "replace it before then")
 		default:
 			r.add("tokens", statusOK, fmt.Sprintf("token %s: %s, expires %s%s", id, t.Scopes.Summary(), t.ExpiryText(now), defaultMark(t)), "")
 		}
 		if unused := now.Sub(t.LastUsed); !t.LastUsed.IsZero() && unused > oat.UnusedFor && t.Active {
-			r.add("tokens", statusWarn, fmt.Sprintf("token %s has not been used for %d days (last on %s, as the last token sync found)", id, int(unused.Hours()/24), t.LastUsed.Format("2006-01-02")),
+			r.add("tokens", statusWarn, fmt.Sprintf("token %s has not been used for %d days (last on %s, as the last token sync found)", id, int(unused.Hours()/24), t.LastUsed.Format(time.DateOnly)),
 				"if nothing needs it, deactivate it: "+Program+" token deactivate "+t.ID())
 		}
 		if t.Scopes.Unknown {
@@ -367,7 +368,7 @@ func (c *cli) checkProxy(r *doctorReport) {
 	if err != nil {
 		return
 	}
-	caPath := filepath.Join(dirs.Config, proxyCAFile)
+	caPath := filepath.Join(dirs.Config, paths.ProxyCACert)
 	pemData, err := os.ReadFile(caPath)
 	if err != nil {
 		r.add("proxy", statusInfo, "oat-proxy is not set up here (no CA): requests are not checked before they reach Docker Hub", "oat-proxy ca, then oat-proxy serve")
@@ -397,7 +398,7 @@ func (c *cli) checkProxy(r *doctorReport) {
 		proxyURL = c.Getenv("https_proxy")
 	}
 	if proxyURL == "" {
-		r.add("proxy", statusInfo, "HTTPS_PROXY is not set: clients started from here do not use oat-proxy", "export HTTPS_PROXY=http://127.0.0.1:3128")
+		r.add("proxy", statusInfo, "HTTPS_PROXY is not set: clients started from here do not use oat-proxy", `eval "$(oat-proxy env)"`)
 		return
 	}
 	u, err := url.Parse(proxyURL)
@@ -413,6 +414,3 @@ func (c *cli) checkProxy(r *doctorReport) {
 	conn.Close()
 	r.add("proxy", statusOK, "the proxy at "+u.Host+" answers", "")
 }
-
-// proxyCAFile is oat-proxy's CA certificate in the configuration directory.
-const proxyCAFile = "oat-proxy-ca.pem"

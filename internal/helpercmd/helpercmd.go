@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/oatkit/oat/internal/colour"
 	"github.com/oatkit/oat/internal/command"
+	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/helper"
 	"github.com/oatkit/oat/internal/keycache"
 	"github.com/oatkit/oat/internal/passphrase"
@@ -30,9 +32,6 @@ import (
 
 // Program is the helper's executable name.
 const Program = helper.Program
-
-// EnvDebug turns on diagnostics on stderr.
-const EnvDebug = "OAT_DEBUG"
 
 func init() {
 	credentials.Name = Program
@@ -86,7 +85,7 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		opts.IsTerminal = colour.IsTerminal
 	}
 	c := &cli{Options: opts, ctx: ctx, log: slog.New(slog.DiscardHandler)}
-	if opts.Getenv(EnvDebug) == "1" {
+	if command.Debug.On(opts.Getenv) {
 		c.log = slog.New(redact.Handler(slog.NewTextHandler(opts.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	return c.program().Run(args)
@@ -124,17 +123,18 @@ and stdout; people run the other commands.`,
 			{Name: passphrase.EnvValue, Help: "the vault passphrase"},
 			{Name: passphrase.EnvFile, Help: "a file holding the vault passphrase"},
 			{Name: paths.EnvHome, Help: "keep all files here instead of the XDG directories"},
-			{Name: store.EnvBackend, Help: "the store: file, keyctl, secret-service, kwallet, pass, keychain, wincred"},
+			{Name: store.EnvBackend, Help: "the store: " + strings.Join(store.Backends(), ", ")},
 			{Name: store.EnvKeyctlScope, Help: "the kernel keyring keyctl uses: user (default) or session"},
-			{Name: store.EnvCache, Help: "off, or a duration: unlock on the first passphrase use"},
-			{Name: EnvDebug + "=1", Help: "diagnostics on stderr (never secrets)"},
-			{Name: helper.EnvQuiet + "=1", Help: "no warnings (expiry, Docker Desktop, token kind)"},
-			{Name: "DOCKER_CONFIG", Help: "the docker configuration directory (setup, doctor)"},
+			{Name: store.EnvCache, Help: store.CacheOff + ", or a duration: unlock on the first passphrase use"},
+			{Name: EnvExportPassphraseFile, Help: "a file holding the passphrase of the vault token export writes"},
+			command.Debug.WithHelp("diagnostics on stderr (never secrets)"),
+			envQuiet,
+			{Name: dockerconfig.EnvDir, Help: "the docker configuration directory (setup, doctor)"},
 			{Name: colour.EnvNoColor, Help: "no colours, even on a terminal (any non-empty value)"},
 		},
 		Examples: []string{
 			Program + " setup",
-			"export OAT_PASSPHRASE_FILE=/run/secrets/oat-vault",
+			"export " + passphrase.EnvFile + "=/run/secrets/oat-vault",
 			`echo "$ACME_OAT" | docker login -u acme --password-stdin`,
 			`echo "$PULL_OAT" | ` + Program + ` token add --org acme --label ci-pull --pull 'acme/*' --expires 2026-12-31`,
 			Program + " token ls",
@@ -175,9 +175,15 @@ func (c *cli) openStore() (*store.Store, error) {
 	return store.Open(store.Config{Getenv: c.Getenv, OpenTTY: c.OpenTTY, VaultParams: c.VaultParams, Logger: c.log})
 }
 
+// envQuiet silences the warnings and progress lines on stderr.
+var envQuiet = command.EnvVar{Name: helper.EnvQuiet, Value: "1", Help: "no warnings (expiry, Docker Desktop, token kind)"}
+
+// quiet reports whether OAT_QUIET=1 silences stderr.
+func (c *cli) quiet() bool { return envQuiet.On(c.Getenv) }
+
 // progress reports a long command's steps on stderr, unless OAT_QUIET=1.
 func (c *cli) progress() *command.Progress {
-	if c.Getenv(helper.EnvQuiet) == "1" {
+	if c.quiet() {
 		return command.NewProgress(nil, Program)
 	}
 	return command.NewProgress(c.Stderr, Program)
@@ -185,7 +191,7 @@ func (c *cli) progress() *command.Progress {
 
 // warn prints a warning on stderr, unless OAT_QUIET=1.
 func (c *cli) warn(msg string) {
-	if c.Getenv(helper.EnvQuiet) != "1" {
+	if !c.quiet() {
 		fmt.Fprintf(c.Stderr, "%s: warning: %s\n", Program, msg)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/desktop"
-	"github.com/oatkit/oat/internal/dockerconfig"
 	"github.com/oatkit/oat/internal/helper"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/store"
@@ -67,7 +66,7 @@ func (c *cli) handle(action string) error {
 // newHelper is the protocol handler with this process's clock, warnings
 // and Desktop checks.
 func (c *cli) newHelper(s *store.Store) *helper.Helper {
-	cfg := helper.Config{Store: s, Now: c.Now, Warnings: c.Stderr, Quiet: c.Getenv(helper.EnvQuiet) == "1"}
+	cfg := helper.Config{Store: s, Now: c.Now, Warnings: c.Stderr, Quiet: c.quiet()}
 	if dirs, err := paths.Resolve(c.Getenv); err == nil {
 		cfg.WarnedFile = filepath.Join(dirs.Data, "warned.json")
 	}
@@ -76,13 +75,8 @@ func (c *cli) newHelper(s *store.Store) *helper.Helper {
 	return helper.New(cfg)
 }
 
-func (c *cli) desktopEnv() desktop.Env {
-	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
-	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
-		env.ConfigDir = dir
-	}
-	return env
-}
+// desktopEnv is where the Desktop checks and the engine's address are read.
+func (c *cli) desktopEnv() desktop.Env { return desktop.FromEnv(c.Getenv, c.SystemRoot) }
 
 // limitedReader fails with the error the reference package's scanner gives
 // for oversized input, once more than left bytes have been read.

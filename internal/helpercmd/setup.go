@@ -41,7 +41,7 @@ func (c *cli) setup(credsStore, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "config.json")
+	path := filepath.Join(dir, dockerconfig.File)
 	progress := c.progress()
 	progress.Step("setup: reading %s", path)
 	old, target, perm, err := dockerconfig.ReadFile(path)

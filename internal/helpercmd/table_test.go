@@ -16,6 +16,14 @@ func TestTableComplete(t *testing.T) {
 	commandtest.CheckTable(t, Table())
 }
 
+// TestEnvironmentListed fails when the helper reads a variable that its
+// help and man page do not list, or spells one of theirs out again. doctor
+// reads HTTPS_PROXY as the clients it checks for do.
+func TestEnvironmentListed(t *testing.T) {
+	t.Parallel()
+	commandtest.CheckEnvReads(t, Table(), "HTTPS_PROXY", "https_proxy")
+}
+
 // TestHelpAndUsageErrors runs every command's --help and -h (exit 0, its
 // usage on stdout), and a bad flag on every command with flags (exit 2,
 // error and hint on stderr).

@@ -149,13 +149,17 @@ func (c *cli) saySwitched(was, org string) {
 	}
 }
 
+// maxSecret bounds a secret read from stdin or a file; checkSecret refuses
+// a longer one.
+const maxSecret = 4096
+
 func (c *cli) readSecret(prompt string) (string, error) {
 	var b []byte
 	var err error
 	if c.IsTerminal(c.Stdin) {
 		b, err = passphrase.Ask(c.OpenTTY, prompt)
 	} else {
-		b, err = io.ReadAll(io.LimitReader(c.Stdin, 4097))
+		b, err = io.ReadAll(io.LimitReader(c.Stdin, maxSecret+1))
 	}
 	if err != nil {
 		return "", fmt.Errorf("read the secret: %w", err)
@@ -171,7 +175,7 @@ func (c *cli) readSecretFile(name string) (string, error) {
 		return "", fmt.Errorf("read the secret: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	b, err := io.ReadAll(io.LimitReader(f, maxSecret+1))
 	if err != nil {
 		return "", fmt.Errorf("read the secret: %w", err)
 	}
@@ -181,8 +185,8 @@ func (c *cli) readSecretFile(name string) (string, error) {
 // checkSecret is the one word of b, read from where, or an error saying
 // what to do.
 func checkSecret(b []byte, where, fix string) (string, error) {
-	if len(b) > 4096 {
-		return "", fmt.Errorf("the secret %s is longer than 4096 bytes", where)
+	if len(b) > maxSecret {
+		return "", fmt.Errorf("the secret %s is longer than %d bytes", where, maxSecret)
 	}
 	secret := strings.TrimSpace(string(b))
 	switch {
@@ -264,14 +268,19 @@ func fingerprint(secret string) string {
 	}
 	return redact.Fingerprint(secret)
 }
+
+// readInput reads an import file, or stdin for "-": up to a byte past
+// what oat.ParseAPITokens accepts, so that it can say the input is too
+// large.
 func (c *cli) readInput(name string) ([]byte, error) {
+	const limit = oat.MaxImportSize + 1
 	if name == "-" {
-		return io.ReadAll(io.LimitReader(c.Stdin, 8<<20+1))
+		return io.ReadAll(io.LimitReader(c.Stdin, limit))
 	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(bufio.NewReader(f), 8<<20+1))
+	return io.ReadAll(io.LimitReader(bufio.NewReader(f), limit))
 }

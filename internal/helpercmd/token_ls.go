@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/oat"
@@ -97,5 +98,5 @@ func lastUse(t oat.Token) string {
 	case t.LastUsed.IsZero():
 		return "never"
 	}
-	return t.LastUsed.Format("2006-01-02")
+	return t.LastUsed.Format(time.DateOnly)
 }

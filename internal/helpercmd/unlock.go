@@ -36,8 +36,8 @@ first passphrase use, OAT_CACHE=off to never use the cache.`,
 }
 
 func (c *cli) unlock(ttl time.Duration) error {
-	if c.Getenv(store.EnvCache) == "off" {
-		return command.WithHint(errors.New("the unlock cache is off (OAT_CACHE=off)"), "unset OAT_CACHE to use it")
+	if store.CacheDisabled(c.Getenv) {
+		return command.WithHint(errors.New("the unlock cache is off ("+store.EnvCache+"="+store.CacheOff+")"), "unset "+store.EnvCache+" to use it")
 	}
 	s, err := c.openStore()
 	if err != nil {

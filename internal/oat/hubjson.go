@@ -31,13 +31,14 @@ type APIResource struct {
 	Scopes []string `json:"scopes"`
 }
 
-// maxImportSize bounds an import file.
-const maxImportSize = 8 << 20
+// MaxImportSize bounds an import file: a reader of one need read no more
+// than a byte past it.
+const MaxImportSize = 8 << 20
 
 // ParseAPITokens reads a single token or a {"results": […]} list.
 func ParseAPITokens(data []byte) ([]APIToken, error) {
-	if len(data) > maxImportSize {
-		return nil, fmt.Errorf("larger than %d MiB", maxImportSize>>20)
+	if len(data) > MaxImportSize {
+		return nil, fmt.Errorf("larger than %d MiB", MaxImportSize>>20)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {

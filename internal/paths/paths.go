@@ -15,6 +15,13 @@ const EnvHome = "OAT_HOME"
 // App is the directory name used under the platform's locations.
 const App = "docker-credential-oat"
 
+// oat-proxy's CA in the configuration directory: the certificate clients
+// trust (and doctor looks for), and its key.
+const (
+	ProxyCACert = "oat-proxy-ca.pem"
+	ProxyCAKey  = "oat-proxy-ca-key.pem"
+)
+
 // Dirs are the directories of one installation.
 type Dirs struct {
 	Data   string // secrets at rest (the vault)

@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/paths"
 )
 
-// CA file names in the configuration directory.
+// CA file names in the configuration directory, as package paths names
+// them for both programs.
 const (
-	CACertFile = "oat-proxy-ca.pem"
-	CAKeyFile  = "oat-proxy-ca-key.pem"
+	CACertFile = paths.ProxyCACert
+	CAKeyFile  = paths.ProxyCAKey
 )
 
 // CA is the per-installation certificate authority the proxy signs its

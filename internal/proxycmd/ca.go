@@ -49,7 +49,7 @@ key).`,
 					})
 				}
 				if created {
-					fmt.Fprintf(c.Stderr, "%s: created a CA for %s (valid until %s)\n", Program, strings.Join(hub.APIHosts, ", "), ca.Cert.NotAfter.Format("2006-01-02"))
+					fmt.Fprintf(c.Stderr, "%s: created a CA for %s (valid until %s)\n", Program, strings.Join(hub.APIHosts, ", "), ca.Cert.NotAfter.Format(time.DateOnly))
 				}
 				fmt.Fprintln(c.Stdout, ca.CertPath)
 				return nil

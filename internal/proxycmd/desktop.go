@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/oatkit/oat/internal/desktop"
-	"github.com/oatkit/oat/internal/dockerconfig"
 )
 
 // desktopChecks runs the helper's file-based Docker Desktop and sign-in
@@ -43,10 +42,4 @@ func (c *cli) daemonWithoutProxy(ctx context.Context, cmd string) string {
 }
 
 // desktopEnv is where the Desktop checks and the engine's address are read.
-func (c *cli) desktopEnv() desktop.Env {
-	env := desktop.Env{Getenv: c.Getenv, Home: c.Getenv("HOME"), Root: c.SystemRoot}
-	if dir, err := dockerconfig.Dir(c.Getenv); err == nil {
-		env.ConfigDir = dir
-	}
-	return env
-}
+func (c *cli) desktopEnv() desktop.Env { return desktop.FromEnv(c.Getenv, c.SystemRoot) }

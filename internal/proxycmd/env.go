@@ -16,6 +16,22 @@ import (
 	"github.com/oatkit/oat/internal/proxyauth"
 )
 
+// The variables clients are given to use the proxy (HTTPS_PROXY in both
+// spellings clients read, and SSL_CERT_FILE), and SSL_CERT_DIR, which
+// upstream TLS verification reads besides SSL_CERT_FILE.
+const (
+	envHTTPSProxy      = "HTTPS_PROXY"
+	envHTTPSProxyLower = "https_proxy"
+	envCertFile        = "SSL_CERT_FILE"
+	envCertDir         = "SSL_CERT_DIR"
+)
+
+// clientEnv is what a client needs to use the proxy at proxyURL, trusting
+// the CA bundle at bundle: what env prints and run sets.
+func clientEnv(proxyURL, bundle string) [][2]string {
+	return [][2]string{{envHTTPSProxy, proxyURL}, {envHTTPSProxyLower, proxyURL}, {envCertFile, bundle}}
+}
+
 // BundleFile is the CA bundle clients get as SSL_CERT_FILE: the system's
 // roots and the proxy's CA.
 const BundleFile = "oat-proxy-bundle.pem"
@@ -46,7 +62,7 @@ func (c *cli) bundle() (string, error) {
 	}
 	var roots []byte
 	candidates := systemRootFiles
-	if f := c.Getenv("SSL_CERT_FILE"); f != "" {
+	if f := c.Getenv(envCertFile); f != "" {
 		candidates = []string{f}
 	}
 	for _, f := range candidates {
@@ -103,7 +119,7 @@ a bundle of the system's roots and the proxy's CA. NO_PROXY is left alone.
 The output holds the proxy's own secret, never a token's.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			shell := fs.String("shell", "sh", "the output form, `SHELL`: "+strings.Join(shells, ", "))
-			listen := fs.String("listen", "", "the `ADDR`ess the proxy listens on (default "+DefaultListen+", or $"+EnvListen+")")
+			listen := fs.String("listen", "", "the `ADDR`ess the proxy listens on "+listenDefault)
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {
 					return err
@@ -133,12 +149,7 @@ func (c *cli) env(shell, addr string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	vars := [][2]string{
-		{"HTTPS_PROXY", proxyauth.URL(addr, secret)},
-		{"https_proxy", proxyauth.URL(addr, secret)},
-		{"SSL_CERT_FILE", bundle},
-	}
-	printEnv(c, shell, vars)
+	printEnv(c, shell, clientEnv(proxyauth.URL(addr, secret), bundle))
 	return nil
 }
 

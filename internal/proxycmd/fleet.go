@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/oatkit/oat/internal/admin"
 	"github.com/oatkit/oat/internal/hub"
@@ -110,7 +111,7 @@ func (c *cli) startAdmin(o serveOptions, inst *instance, ln net.Listener, src *t
 					return errors.New("not loaded")
 				}
 				if now := c.Now(); now.After(ca.Cert.NotAfter) {
-					return fmt.Errorf("expired on %s", ca.Cert.NotAfter.Format("2006-01-02"))
+					return fmt.Errorf("expired on %s", ca.Cert.NotAfter.Format(time.DateOnly))
 				}
 				return nil
 			}},

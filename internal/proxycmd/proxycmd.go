@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/oatkit/oat/internal/command"
 	"github.com/oatkit/oat/internal/keycache"
+	"github.com/oatkit/oat/internal/passphrase"
 	"github.com/oatkit/oat/internal/paths"
 	"github.com/oatkit/oat/internal/proxy"
 	"github.com/oatkit/oat/internal/redact"
+	"github.com/oatkit/oat/internal/store"
 	"github.com/oatkit/oat/internal/version"
 )
 
@@ -84,9 +87,9 @@ organization access token in use, and refuses an out-of-scope one with a
 sentence that names the token, the repository and the missing scope, before
 anything reaches Docker Hub.
 
-Clients use it with HTTPS_PROXY=http://127.0.0.1:3128 and trust the CA that
+Clients use it with HTTPS_PROXY=http://` + DefaultListen + ` and trust the CA that
 'oat-proxy ca' prints. Tokens come from docker-credential-oat's store (the
-same OAT_PASSPHRASE, OAT_PASSPHRASE_FILE or terminal prompt).`,
+same ` + passphrase.EnvValue + `, ` + passphrase.EnvFile + ` or terminal prompt).`,
 			Sub: []*command.Command{
 				c.serveCommand(),
 				c.runCommand(),
@@ -98,15 +101,19 @@ same OAT_PASSPHRASE, OAT_PASSPHRASE_FILE or terminal prompt).`,
 		},
 		Env: []command.EnvVar{
 			{Name: EnvListen, Help: "the listen address of serve (default " + DefaultListen + ")"},
-			{Name: "OAT_PASSPHRASE", Help: "the passphrase of docker-credential-oat's vault"},
-			{Name: "OAT_PASSPHRASE_FILE", Help: "a file holding that passphrase"},
+			{Name: passphrase.EnvValue, Help: "the passphrase of docker-credential-oat's vault"},
+			{Name: passphrase.EnvFile, Help: "a file holding that passphrase"},
 			{Name: paths.EnvHome, Help: "where docker-credential-oat and oat-proxy keep their files"},
-			{Name: "OAT_BACKEND", Help: "the store the token records are read from"},
-			{Name: "SSL_CERT_FILE, SSL_CERT_DIR", Help: "the roots upstream TLS is verified against"},
+			{Name: store.EnvBackend, Help: "the store the token records are read from: " + strings.Join(store.Backends(), ", ")},
+			{Name: store.EnvKeyctlScope, Help: "the kernel keyring the keyctl store uses: user (default) or session"},
+			{Name: store.EnvCache, Help: store.CacheOff + ", or a duration: the vault's unlock cache, as docker-credential-oat uses it"},
+			command.Debug.WithHelp("run logs on stderr at debug level, not warnings only (never secrets)"),
+			{Name: envCertFile, Help: "a file of roots upstream TLS is verified against, and that env and run put in the clients' bundle"},
+			{Name: envCertDir, Help: "a directory of roots upstream TLS is verified against"},
 		},
 		Examples: []string{
 			Program + " serve --audit-log audit.jsonl",
-			"export HTTPS_PROXY=http://127.0.0.1:3128 SSL_CERT_FILE=$(" + Program + " ca)",
+			"export " + envHTTPSProxy + "=http://" + DefaultListen + " " + envCertFile + "=$(" + Program + " ca)",
 		},
 		Stdout: c.Stdout, Stderr: c.Stderr,
 		Explain: func(err error) (string, string) { return redact.String(err.Error()), "" },

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -51,7 +52,7 @@ func (c *cli) run(o serveOptions, argv []string) error {
 		return command.ExitCode(127)
 	}
 	level := slog.LevelWarn
-	if c.Getenv("OAT_DEBUG") == "1" {
+	if command.Debug.On(c.Getenv) {
 		level = slog.LevelDebug
 	}
 	log := newLogger(c.Stderr, logText, level)
@@ -74,7 +75,10 @@ func (c *cli) run(o serveOptions, argv []string) error {
 	url := proxyauth.URL(inst.addr, secret)
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.Env = append(c.environ(), "HTTPS_PROXY="+url, "https_proxy="+url, "SSL_CERT_FILE="+bundle)
+	cmd.Env = c.environ()
+	for _, v := range clientEnv(url, bundle) {
+		cmd.Env = append(cmd.Env, v[0]+"="+v[1])
+	}
 
 	// Signals go to CMD, which decides; the proxy stops when CMD has.
 	sigs := make(chan os.Signal, 4)
@@ -119,11 +123,11 @@ func (c *cli) environ() []string {
 	if c.Environ != nil {
 		env = c.Environ
 	}
+	set := clientEnv("", "")
 	var out []string
 	for _, kv := range env() {
-		switch name, _, _ := strings.Cut(kv, "="); name {
-		case "HTTPS_PROXY", "https_proxy", "SSL_CERT_FILE":
-		default:
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(set, func(v [2]string) bool { return v[0] == name }) {
 			out = append(out, kv)
 		}
 	}

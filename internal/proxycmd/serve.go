@@ -32,6 +32,10 @@ const EnvListen = "OAT_PROXY_LISTEN"
 // DefaultListen is where the proxy listens unless told otherwise.
 const DefaultListen = "127.0.0.1:3128"
 
+// listenDefault is what the --listen flags say of the address when none is
+// given: listenAddr's order.
+const listenDefault = "(default " + DefaultListen + ", or $" + EnvListen + ")"
+
 // DefaultShutdownTimeout is how long serve drains on SIGTERM: within
 // Kubernetes' default termination grace period of 30 s, with time to spare
 // for the process to exit.
@@ -57,7 +61,7 @@ socket (unix:PATH) is made 0600, for clients of the same user.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			var o serveOptions
 			o.register(fs)
-			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH (default "+DefaultListen+", or $"+EnvListen+")")
+			fs.StringVar(&o.listen, "listen", "", "the `ADDR`ess to listen on: host:port, or unix:PATH "+listenDefault)
 			fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow --listen on an address other hosts can reach")
 			o.logFormat = logAuto
 			fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "on SIGTERM or SIGINT, stop accepting and let requests and tunnels in flight finish for at most `DURATION`, then close the rest (within Kubernetes' default 30s grace period)")
@@ -174,7 +178,7 @@ func (c *cli) serve(o serveOptions) error {
 	}
 	if !jsonStdout {
 		// Printed before the listening line, so that it is stdout's first.
-		o.announce = func(addr string) { fmt.Fprintf(c.Stdout, "HTTPS_PROXY=http://%s\n", addr) }
+		o.announce = func(addr string) { fmt.Fprintf(c.Stdout, "%s=%s\n", envHTTPSProxy, proxyauth.URL(addr, "")) }
 	}
 	inst, err := c.start(o, c.listenAddr(o.listen), secret, log)
 	if err != nil {

@@ -20,6 +20,19 @@ func TestTableComplete(t *testing.T) {
 	commandtest.CheckTable(t, Table())
 }
 
+// TestEnvironmentListed fails when oat-proxy reads a variable that its
+// help and man page do not list, or spells one of theirs out again.
+func TestEnvironmentListed(t *testing.T) {
+	t.Parallel()
+	commandtest.CheckEnvReads(t, Table())
+	out, _, code := run(t, nil, "--help")
+	for _, want := range []string{command.Debug.Synopsis(), EnvListen, envCertFile, envCertDir} {
+		if code != 0 || !strings.Contains(out, "\n  "+want+" ") {
+			t.Errorf("--help (exit %d) does not list %s:\n%s", code, want, out)
+		}
+	}
+}
+
 // run runs oat-proxy in process with an environment of its own.
 func run(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()

@@ -90,7 +90,7 @@ step and changes nothing. Each step it carries out is reported on stderr as
 it starts.`,
 		Flags: func(fs *flag.FlagSet) command.Runner {
 			dryRun := fs.Bool("dry-run", false, "print every step and change nothing")
-			listen := fs.String("listen", "", "the `ADDR`ess the proxy listens on, for the daemon settings (default "+DefaultListen+")")
+			listen := fs.String("listen", "", "the `ADDR`ess the proxy listens on, for the daemon settings "+listenDefault)
 			asJSON := fs.Bool("json", false, "print the steps, what was done and the daemon's proxy settings as JSON")
 			return func(args []string) error {
 				if err := command.NoArgs(args); err != nil {

@@ -30,8 +30,9 @@ import (
 // process its environment back.
 func init() { dbusgate.Restore() }
 
-// EnvBackend names the backend to use.
-const EnvBackend = "OAT_BACKEND"
+// EnvBackend names the backend to use (defined where the D-Bus gate reads
+// it first).
+const EnvBackend = dbusgate.EnvBackend
 
 // Backend names.
 const (
@@ -139,23 +140,32 @@ func osStore(kr keyring.Keyring, backend string, getenv func(string) string, not
 		lockPath: filepath.Join(dirs.Data, RecordsLock)}, nil
 }
 
-// EnvCache controls the unlock cache: "off" never uses it; a duration
+// EnvCache controls the unlock cache: CacheOff never uses it; a duration
 // ("8h") also fills it on the first passphrase use; unset uses a key that
 // 'unlock' put there.
 const EnvCache = "OAT_CACHE"
 
+// CacheOff is the EnvCache setting that turns the unlock cache off.
+const CacheOff = "off"
+
+// CacheDisabled reports whether the environment getenv reads turns the
+// unlock cache off.
+func CacheDisabled(getenv func(string) string) bool {
+	return strings.TrimSpace(getenv(EnvCache)) == CacheOff
+}
+
 // keyCache returns the unlock cache the environment allows, and how long
 // a passphrase use fills it for (0: only 'unlock' fills it).
 func keyCache(getenv func(string) string) (vault.KeyCache, time.Duration, error) {
-	setting := strings.TrimSpace(getenv(EnvCache))
-	if setting == "off" {
+	if CacheDisabled(getenv) {
 		return nil, 0, nil
 	}
+	setting := strings.TrimSpace(getenv(EnvCache))
 	var cacheFor time.Duration
 	if setting != "" {
 		d, err := time.ParseDuration(setting)
 		if err != nil || d < 0 {
-			return nil, 0, fmt.Errorf("%s=%q: give off or a duration such as 8h", EnvCache, setting)
+			return nil, 0, fmt.Errorf("%s=%q: give %s or a duration such as 8h", EnvCache, setting, CacheOff)
 		}
 		cacheFor = d
 	}

@@ -46,6 +46,6 @@ complete -c oat-proxy -n '__oat_proxy_at env' -l listen -r -F -d 'the ADDRess th
 complete -c oat-proxy -n '__oat_proxy_at env' -l shell -r -F -d 'the output form, SHELL: sh, fish, powershell, github, gitlab'
 complete -c oat-proxy -n '__oat_proxy_at trust' -l dry-run -d 'print every step and change nothing'
 complete -c oat-proxy -n '__oat_proxy_at trust' -l json -d 'print the steps, what was done and the daemon\'s proxy settings as JSON'
-complete -c oat-proxy -n '__oat_proxy_at trust' -l listen -r -F -d 'the ADDRess the proxy listens on, for the daemon settings (default 127.0.0.1:3128)'
+complete -c oat-proxy -n '__oat_proxy_at trust' -l listen -r -F -d 'the ADDRess the proxy listens on, for the daemon settings (default 127.0.0.1:3128, or $OAT_PROXY_LISTEN)'
 complete -c oat-proxy -n '__oat_proxy_at ca' -l json -d 'print the CA\'s path, fingerprint, expiry and hosts as JSON'
 complete -c oat-proxy -n '__oat_proxy_at version' -l json -d 'print the version as JSON'
