@@ -93,7 +93,7 @@ func Decide(in Request) Verdict {
 	case creds.Token == nil:
 		return Verdict{Outcome: Passed, Cause: NoCredentials}
 	}
-	tok := *creds.Token
+	tok := creds.Token
 	if v, ok := retired(tok, in.Now); ok {
 		// The Hub would refuse it too, with its own words: say which, and
 		// the fix, before it hears of it.
@@ -138,7 +138,7 @@ func narrowed(d Verdict, kept []registry.Access, attach bool) Verdict {
 		asked = "no repository scope"
 	}
 	d.Outcome, d.Attach, d.Kept = Narrowed, attach, kept
-	d.PublicOnly = publicOnly(*d.Token, kept)
+	d.PublicOnly = publicOnly(d.Token, kept)
 	d.Detail = fmt.Sprintf("asked the Hub for %s only; the first registry request that needs %s on %s is refused (its client shows no refused token request)",
 		asked, d.Action, d.Repo)
 	return d
@@ -164,7 +164,7 @@ func reissue(in Request) Verdict {
 	case c.Token == nil:
 		return noTokenCovers(in.Request, c.Closest)
 	}
-	v := Check(*c.Token, in.Request, "")
+	v := Check(c.Token, in.Request, "")
 	if v.Outcome == Denied {
 		return v
 	}

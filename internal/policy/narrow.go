@@ -53,7 +53,7 @@ func (l *Limit) has(repo, action string) bool {
 // public read is kept: only the Hub knows whether the repository is
 // public). ok is false when something other than pull or push would be cut:
 // that is refused on the token request whoever the client is.
-func narrow(t oat.Token, need []registry.Access) (kept []registry.Access, ok bool) {
+func narrow(t *oat.Token, need []registry.Access) (kept []registry.Access, ok bool) {
 	for _, a := range need {
 		var acts []string
 		for _, action := range a.Actions {
@@ -82,7 +82,7 @@ func narrow(t oat.Token, need []registry.Access) (kept []registry.Access, ok boo
 
 // publicOnly are the repositories of access that t may pull only by
 // "Read public repositories".
-func publicOnly(t oat.Token, access []registry.Access) []string {
+func publicOnly(t *oat.Token, access []registry.Access) []string {
 	if !t.Scopes.PublicRead || t.Scopes.Unknown {
 		return nil
 	}
@@ -146,10 +146,10 @@ func grantedPull(body []byte, repos []string) (denied []string, ok bool) {
 // notPublic is the refusal of a pull that a token may make only if the
 // repository is public, when the Hub granted none: it is private, or it
 // does not exist.
-func notPublic(t oat.Token, repo string) Verdict {
+func notPublic(t *oat.Token, repo string) Verdict {
 	msg := fmt.Sprintf("token %q (%s) may not pull %s: the repository is private or does not exist, and the token reads only public repositories outside its list. Check the name, or use a token with Image Pull on %s (docker-credential-oat token ls), or ask an organization owner to add the scope.",
 		t.Label, t.Org, repo, repo)
-	return Verdict{Outcome: Denied, Cause: NotPublic, Token: &t, Message: msg, Repo: repo, Action: hub.ActionPull}
+	return Verdict{Outcome: Denied, Cause: NotPublic, Token: t, Message: msg, Repo: repo, Action: hub.ActionPull}
 }
 
 // checkLimit judges a registry request that carries a bearer token
@@ -157,14 +157,14 @@ func notPublic(t oat.Token, repo string) Verdict {
 // did not grant by public read is refused with a sentence, and an access
 // outside l that the token's scopes allow is challenged: the Hub would
 // answer its challenge, and the client asks for a new bearer token.
-func checkLimit(t oat.Token, l *Limit, need []registry.Access) (_ Verdict, ok bool) {
+func checkLimit(t *oat.Token, l *Limit, need []registry.Access) (_ Verdict, ok bool) {
 	for _, a := range need {
 		for _, action := range a.Actions {
 			if action == hub.ActionPull && slices.Contains(l.Private, a.Repo) {
 				return notPublic(t, a.Repo), false
 			}
 			if !l.has(a.Repo, action) {
-				return Verdict{Outcome: Challenged, Cause: IssuedForLess, Token: &t}, false
+				return Verdict{Outcome: Challenged, Cause: IssuedForLess, Token: t}, false
 			}
 		}
 	}
@@ -189,7 +189,7 @@ func Granted(v Verdict, client Client, asked []registry.Access, answer []byte) (
 		return nil, nil
 	}
 	if client != ShowsRegistryBody {
-		r := notPublic(*v.Token, denied[0])
+		r := notPublic(v.Token, denied[0])
 		return &r, nil
 	}
 	return nil, &Limit{Access: asked, Private: denied}

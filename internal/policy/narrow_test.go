@@ -35,7 +35,7 @@ func TestNarrow(t *testing.T) {
 		{"delete is not narrowed", []registry.Access{{Repo: "acme/tool", Actions: []string{"delete"}}}, nil, false},
 		{"nor anything unknown", []registry.Access{{Repo: "acme/tool", Actions: []string{"*"}}}, nil, false},
 	} {
-		got, ok := narrow(tok, c.need)
+		got, ok := narrow(&tok, c.need)
 		if ok != c.ok || (ok && !slices.EqualFunc(got, c.want, func(a, b registry.Access) bool { return a.Repo == b.Repo && slices.Equal(a.Actions, b.Actions) })) {
 			t.Errorf("%s: narrow = %v %v, want %v %v", c.name, got, ok, c.want, c.ok)
 		}

@@ -19,9 +19,9 @@ func allowed(t *oat.Token, c Cause) Verdict {
 
 // Scopes checks what a request needs against a token's scopes. A token
 // with unknown scopes is let through (nothing is known to refuse on).
-func Scopes(t oat.Token, need []registry.Access) Verdict {
+func Scopes(t *oat.Token, need []registry.Access) Verdict {
 	if t.Scopes.Unknown {
-		return allowed(&t, ScopesUnknown)
+		return allowed(t, ScopesUnknown)
 	}
 	for _, a := range need {
 		for _, action := range a.Actions {
@@ -30,13 +30,13 @@ func Scopes(t oat.Token, need []registry.Access) Verdict {
 			}
 		}
 	}
-	return allowed(&t, InScope)
+	return allowed(t, InScope)
 }
 
 // permits reports whether t's scopes let it ask for action on repo. A
 // pull a token may make by public read is let through: whether a
 // repository is public is the Hub's to say (official images are).
-func permits(t oat.Token, repo, action string) bool {
+func permits(t *oat.Token, repo, action string) bool {
 	switch action {
 	case hub.ActionPull:
 		return t.Scopes.Allows(repo, hub.ActionPull, false) || t.Scopes.PublicRead
@@ -48,7 +48,7 @@ func permits(t oat.Token, repo, action string) bool {
 
 // outside words the refusal of action on repo: the token, the
 // repository, what is missing, and the fix.
-func outside(t oat.Token, repo, action string) Verdict {
+func outside(t *oat.Token, repo, action string) Verdict {
 	has := "no access to it"
 	for _, rs := range t.Scopes.Repos {
 		if oat.MatchRepo(rs.Repo, repo) {
@@ -75,14 +75,14 @@ func outside(t oat.Token, repo, action string) Verdict {
 	default:
 		msg = fmt.Sprintf("%s may not %s %s: organization access tokens grant pull and push only.", who, action, repo)
 	}
-	return Verdict{Outcome: Denied, Cause: OutsideScopes, Token: &t, Message: msg, Repo: repo, Action: action}
+	return Verdict{Outcome: Denied, Cause: OutsideScopes, Token: t, Message: msg, Repo: repo, Action: action}
 }
 
 // Check judges a classified request that carries a credential of token t
 // (invalid is the classifier's error, "" if none): what the classifier
 // did not fully understand is refused, whatever t's scopes; the rest is
 // checked against them.
-func Check(t oat.Token, req registry.Request, invalid string) Verdict {
+func Check(t *oat.Token, req registry.Request, invalid string) Verdict {
 	switch {
 	case req.Unknown != "":
 		return notUnderstood(t, req.Unknown)
@@ -95,17 +95,17 @@ func Check(t oat.Token, req registry.Request, invalid string) Verdict {
 	case registry.KindAPI:
 		return Org(t, req.Org, req.OrgScope)
 	case registry.KindPing, registry.KindLogin:
-		return allowed(&t, NothingToCheck)
+		return allowed(t, NothingToCheck)
 	}
 	return notUnderstood(t, "the request")
 }
 
 // notUnderstood refuses what the classifier did not understand. what
 // quotes the request: redacted, in case it quotes a secret.
-func notUnderstood(t oat.Token, what string) Verdict {
+func notUnderstood(t *oat.Token, what string) Verdict {
 	who := fmt.Sprintf("token %q (%s)", t.Label, t.Org)
 	what = redact.String(what)
-	return Verdict{Outcome: Denied, Cause: NotUnderstood, Token: &t, Detail: what, Action: "unknown",
+	return Verdict{Outcome: Denied, Cause: NotUnderstood, Token: t, Detail: what, Action: "unknown",
 		Message: fmt.Sprintf("oat-proxy does not understand %s, so it does not let it through with %s. Send the request without the token, or as Docker's clients send it.", what, who)}
 }
 
@@ -126,7 +126,7 @@ func unread(req registry.Request) Verdict {
 // that the Hub has deactivated or deleted; ok is false for a token that
 // is none of these. A token without a secret is not refused here: the
 // Hub answers its requests.
-func retired(t oat.Token, now time.Time) (_ Verdict, ok bool) {
+func retired(t *oat.Token, now time.Time) (_ Verdict, ok bool) {
 	why := t.Unusable(now)
 	if why == "" || why == oat.NoSecret {
 		return Verdict{}, false
@@ -140,37 +140,37 @@ func retired(t oat.Token, now time.Time) (_ Verdict, ok bool) {
 		c = TokenInactive
 		fix = "Activate it (docker-credential-oat token activate " + t.ID() + "), or use another token (docker-credential-oat token ls)."
 	}
-	return Verdict{Outcome: Denied, Cause: c, Token: &t, Detail: why, Action: "unknown",
+	return Verdict{Outcome: Denied, Cause: c, Token: t, Detail: why, Action: "unknown",
 		Message: fmt.Sprintf("token %q (%s) %s, so Docker Hub refuses it. %s", t.Label, t.Org, why, fix)}, true
 }
 
 // conflicting is the refusal of a request carrying credentials of more
 // than one token (or of a token and of something else).
-func conflicting(t oat.Token) Verdict {
-	return Verdict{Outcome: Denied, Cause: Conflict, Token: &t, Action: "unknown",
+func conflicting(t *oat.Token) Verdict {
+	return Verdict{Outcome: Denied, Cause: Conflict, Token: t, Action: "unknown",
 		Message: fmt.Sprintf("the request carries credentials of token %q (%s) and others besides: oat-proxy cannot tell which the Hub would use, so it refuses it. Send one credential.", t.Label, t.Org)}
 }
 
 // Org checks a Hub API route's organization scope. org "" is the token's
 // own organization (routes that do not name one).
-func Org(t oat.Token, org, scope string) Verdict {
+func Org(t *oat.Token, org, scope string) Verdict {
 	if org == "" {
 		org = t.Org
 	}
 	if scope == registry.AccessTokenRead || scope == registry.AccessTokenEdit {
-		return Verdict{Outcome: Denied, Cause: AccessTokenAPI, Token: &t, Repo: org, Action: scope,
+		return Verdict{Outcome: Denied, Cause: AccessTokenAPI, Token: t, Repo: org, Action: scope,
 			Message: fmt.Sprintf("token %q (%s) may not use %s's access token API: organization access tokens cannot manage access tokens. Use an organization owner's personal access token.", t.Label, t.Org, org)}
 	}
 	if t.Scopes.Unknown {
-		return allowed(&t, ScopesUnknown)
+		return allowed(t, ScopesUnknown)
 	}
 	edit := strings.Replace(scope, "-read", "-edit", 1)
 	if org == t.Org && (slices.Contains(t.Scopes.Org, scope) || slices.Contains(t.Scopes.Org, edit)) {
-		return allowed(&t, InScope)
+		return allowed(t, InScope)
 	}
 	msg := fmt.Sprintf("token %q (%s) may not use %s's %s API: it lacks the %s scope. Use a token with organization management access (docker-credential-oat token ls), or ask an organization owner to add the scope.",
 		t.Label, t.Org, org, strings.SplitN(scope, "-", 2)[0]+"s", scope)
-	return Verdict{Outcome: Denied, Cause: OutsideScopes, Token: &t, Message: msg, Repo: org, Action: scope}
+	return Verdict{Outcome: Denied, Cause: OutsideScopes, Token: t, Message: msg, Repo: org, Action: scope}
 }
 
 // noTokenCovers words the refusal of a request no token covers: what was

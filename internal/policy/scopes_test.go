@@ -44,20 +44,20 @@ func TestDecide(t *testing.T) {
 		{"unknown scopes pass", unknown, need("acme/app", "push", "delete"), true, ""},
 	}
 	for _, tt := range tests {
-		d := Scopes(tt.tok, tt.need)
+		d := Scopes(&tt.tok, tt.need)
 		if (d.Outcome == Allowed) != tt.allow || !strings.Contains(d.Message, tt.msg) {
 			t.Errorf("%s: %+v, want allow=%v message with %q", tt.name, d, tt.allow, tt.msg)
 		}
 	}
 
 	admin := oat.Token{Org: "acme", Label: "admin", Scopes: oat.Scopes{Org: []string{"member-edit"}}}
-	if d := Org(admin, "acme", "member-read"); d.Outcome != Allowed {
+	if d := Org(&admin, "acme", "member-read"); d.Outcome != Allowed {
 		t.Errorf("member-edit covers member-read: %+v", d)
 	}
-	if d := Org(admin, "acme", "group-read"); d.Outcome == Allowed || !strings.Contains(d.Message, "lacks the group-read scope") {
+	if d := Org(&admin, "acme", "group-read"); d.Outcome == Allowed || !strings.Contains(d.Message, "lacks the group-read scope") {
 		t.Errorf("group-read: %+v", d)
 	}
-	if d := Org(admin, "beta", "member-read"); d.Outcome == Allowed {
+	if d := Org(&admin, "beta", "member-read"); d.Outcome == Allowed {
 		t.Errorf("another org: %+v", d)
 	}
 }

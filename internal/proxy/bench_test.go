@@ -49,7 +49,7 @@ func BenchmarkDecision(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if v := policy.Check(tok, req, ""); v.Outcome != policy.Allowed {
+		if v := policy.Check(&tok, req, ""); v.Outcome != policy.Allowed {
 			b.Fatal(v.Message)
 		}
 	}

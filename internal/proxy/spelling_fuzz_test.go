@@ -148,7 +148,7 @@ func FuzzEquivalentSpellings(f *testing.F) {
 		p, perr := registry.Classify(hub.RegistryHost, plain, nil)
 		v, verr := registry.Classify(hub.RegistryHost, other, nil)
 		for _, tok := range tokens {
-			dp, dv := policy.Check(tok, p, errText(perr)), policy.Check(tok, v, errText(verr))
+			dp, dv := policy.Check(&tok, p, errText(perr)), policy.Check(&tok, v, errText(verr))
 			if dv.Outcome == policy.Allowed && dp.Outcome != policy.Allowed {
 				t.Fatalf("%s %q is refused (%s) but %q is allowed for %s", method, target, dp.Message, variant, tok.Scopes.Summary())
 			}

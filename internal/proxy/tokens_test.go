@@ -149,7 +149,7 @@ func TestIssuedTokensReadTheCurrentRecord(t *testing.T) {
 	edited := rec
 	edited.Scopes = narrow
 	edit(edited)
-	if got, ok := current(); !ok || policy.Scopes(got, []registry.Access{{Repo: "acme/app", Actions: []string{"push"}}}).Outcome == policy.Allowed {
+	if got, ok := current(); !ok || policy.Scopes(&got, []registry.Access{{Repo: "acme/app", Actions: []string{"push"}}}).Outcome == policy.Allowed {
 		t.Errorf("after token edit the refresh token still pushes: %+v %v", got, ok)
 	}
 	rotated := edited
