@@ -135,7 +135,7 @@ generate: ## man pages and shell completions from the command tables, into packa
 package: $(TOOLS)/nfpm ## .deb and .rpm for linux amd64 and arm64 into dist/ (see packaging/)
 	NFPM=$(TOOLS)/nfpm GO=$(GO) VERSION=$(VERSION) LDFLAGS_X='-X $(MODULE)/internal/version.Tag=$(VERSION)' scripts/package
 
-demo: build $(TOOLS)/crane ## the story in under 30 s: a stand-in Docker Hub, an OAT with scopes, a push refused through oat-proxy and without it
+demo: build $(TOOLS)/crane ## the story: a stand-in Docker Hub, an OAT with scopes, a push refused through oat-proxy and without it
 	PATH="$(TOOLS):$$PATH" $(GO) run ./cmd/oat-demo --bin $(BIN)
 
 clean: ## remove what the build made

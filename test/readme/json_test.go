@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-// shape is what the README says a JSON value holds: the fields of an
+// shape is what the --json table says a JSON value holds: the fields of an
 // object (of each element, for an array), each required or not, with the
 // shape of its value when it is an object (or an array of objects).
 type shape struct {
@@ -25,15 +25,29 @@ type shape struct {
 type field struct {
 	optional bool
 	nested   *shape // nil: a scalar, or an array of scalars
-	named    string // the README's *name* of the nested shape, resolved later
+	named    string // the table's *name* of the nested shape, resolved later
 }
 
-// jsonTable reads the README's table of --json outputs: the shape of each
+// jsonTable reads the documentation's table of --json outputs (in one
+// file of README.md and docs/*.md, and only one): the shape of each
 // command's answer (by its command line without --json) and of each named
 // part (*token*).
 func jsonTable(t *testing.T) (commands map[string]*shape, named map[string]*shape) {
 	t.Helper()
-	f, err := os.Open("../../README.md")
+	var found []string
+	for _, name := range docs(t) {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("\n| `--json` of |")) {
+			found = append(found, name)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("the --json table should be in exactly one of README.md and docs/*.md, found in %q", found)
+	}
+	f, err := os.Open(found[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +69,7 @@ func jsonTable(t *testing.T) (commands map[string]*shape, named map[string]*shap
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")
 		if len(cells) != 3 {
-			t.Fatalf("README --json table: %q has %d cells", line, len(cells))
+			t.Fatalf("--json table: %q has %d cells", line, len(cells))
 		}
 		what, prints, fields := strings.TrimSpace(cells[0]), strings.TrimSpace(cells[1]), strings.TrimSpace(cells[2])
 		var sh *shape
@@ -73,7 +87,7 @@ func jsonTable(t *testing.T) (commands map[string]*shape, named map[string]*shap
 		}
 	}
 	if len(commands) == 0 {
-		t.Fatal("no --json table in README.md")
+		t.Fatalf("no rows in the --json table of %s", found[0])
 	}
 	return commands, named
 }
@@ -84,7 +98,7 @@ func parseFields(t *testing.T, s string) *shape {
 	sh := &shape{fields: map[string]field{}}
 	for s = strings.TrimSpace(s); s != ""; s = strings.TrimLeft(s, ", ") {
 		if s[0] != '`' {
-			t.Fatalf("README --json table: cannot read fields at %q", s)
+			t.Fatalf("--json table: cannot read fields at %q", s)
 		}
 		end := strings.IndexByte(s[1:], '`') + 1
 		name := s[1:end]
@@ -124,7 +138,7 @@ func resolve(t *testing.T, sh *shape, named map[string]*shape) *shape {
 	if f, ok := sh.fields[""]; ok && len(sh.fields) == 1 {
 		n, ok := named[f.named]
 		if !ok {
-			t.Fatalf("README --json table: no *%s* row", f.named)
+			t.Fatalf("--json table: no *%s* row", f.named)
 		}
 		return resolve(t, n, named)
 	}
@@ -132,7 +146,7 @@ func resolve(t *testing.T, sh *shape, named map[string]*shape) *shape {
 		if f.named != "" {
 			n, ok := named[f.named]
 			if !ok {
-				t.Fatalf("README --json table: no *%s* row", f.named)
+				t.Fatalf("--json table: no *%s* row", f.named)
 			}
 			f.nested, f.named = n, ""
 		}
@@ -145,7 +159,7 @@ func resolve(t *testing.T, sh *shape, named map[string]*shape) *shape {
 }
 
 // check reports where v does not have shape sh: a missing required field,
-// a field the README does not list.
+// a field the table does not list.
 func check(sh *shape, v any, at string) []string {
 	var errs []string
 	switch v := v.(type) {
@@ -156,7 +170,7 @@ func check(sh *shape, v any, at string) []string {
 	case map[string]any:
 		for k := range v {
 			if _, ok := sh.fields[k]; !ok {
-				errs = append(errs, at+"."+k+": not in the README")
+				errs = append(errs, at+"."+k+": not in the --json table")
 			}
 		}
 		for k, f := range sh.fields {
@@ -178,7 +192,7 @@ func check(sh *shape, v any, at string) []string {
 }
 
 // seen collects which optional fields some output had, so the test can
-// say the README's claims were all exercised.
+// say the table's claims were all exercised.
 func seen(sh *shape, v any, at string, got map[string]bool) {
 	switch v := v.(type) {
 	case []any:
@@ -197,9 +211,9 @@ func seen(sh *shape, v any, at string, got map[string]bool) {
 	}
 }
 
-// TestReadmeJSON runs every command of the README's --json table, decodes
+// TestReadmeJSON runs every command of the documentation's --json table, decodes
 // its answer strictly (one value, nothing after it), and checks that it
-// has exactly the fields the README lists, and no secret.
+// has exactly the fields the table lists, and no secret.
 func TestReadmeJSON(t *testing.T) {
 	commands, named := jsonTable(t)
 	for k, sh := range commands {
@@ -252,7 +266,7 @@ func TestReadmeJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	runs := map[string][]string{ // the README's command → what to run
+	runs := map[string][]string{ // the table's command → what to run
 		"docker-credential-oat version":           {"docker-credential-oat", "version", "--json"},
 		"oat-proxy version":                       {"oat-proxy", "version", "--json"},
 		"docker-credential-oat token ls":          {"docker-credential-oat", "token", "ls", "--json"},
@@ -271,7 +285,7 @@ func TestReadmeJSON(t *testing.T) {
 	for _, readme := range documented {
 		argv, ok := runs[readme]
 		if !ok {
-			t.Errorf("the README documents --json of %q, which this test does not run", readme)
+			t.Errorf("the --json table documents %q, which this test does not run", readme)
 			continue
 		}
 		out, code := sh("", append([]string{filepath.Join(bin, argv[0])}, argv[1:]...)...)
@@ -300,7 +314,7 @@ func TestReadmeJSON(t *testing.T) {
 	// The token views of ls cover every field of *token* and *scopes*.
 	for _, f := range []string{"description", "expires", "source", "scopes.unknown", "scopes.repos", "scopes.repos.push", "scopes.public_read", "scopes.org"} {
 		if !exercised["docker-credential-oat token ls."+f] {
-			t.Errorf("token ls --json never had %s: the README's name for it is unproven", f)
+			t.Errorf("token ls --json never had %s: the --json table's name for it is unproven", f)
 		}
 	}
 	if !exercised["docker-credential-oat token import FILE.notices"] || !exercised["docker-credential-oat token import FILE.skipped.reason"] || !exercised["docker-credential-oat doctor.findings.fix"] {

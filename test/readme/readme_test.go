@@ -1,9 +1,11 @@
-// Package readme runs the commands of the README's sh blocks that are safe
-// to run anywhere (help, version, setup in an isolated home, token add of
-// made-up tokens, token ls, doctor, ca)
-// against freshly built binaries, so that the newcomer's path does not rot.
-// Blocks fenced as plain text (installing packages, logging in, CI
-// recipes) are documentation only.
+// Package readme runs the commands of the documentation's sh blocks
+// (README.md, then docs/*.md) that are safe to run anywhere (help,
+// version, setup in an isolated home, token add of made-up tokens,
+// token ls, doctor, ca) against freshly built binaries, so that the
+// newcomer's path does not rot. Blocks fenced as plain text (installing
+// packages, logging in, CI recipes) are documentation only. It also checks
+// the --json table against the commands' output, and the README's layout
+// table against the repository's directories.
 package readme
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -32,11 +35,32 @@ var safe = [][]string{
 	{"oat-proxy", "ca"},
 }
 
-// commands are the lines of the README's ```sh blocks, continuations
-// joined and comments removed.
+// docs are the documentation files whose sh blocks run, in order: the
+// README first, then docs/*.md by name.
+func docs(t *testing.T) []string {
+	t.Helper()
+	more, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(more)
+	return append([]string{"../../README.md"}, more...)
+}
+
+// commands are the lines of the documentation's ```sh blocks,
+// continuations joined and comments removed.
 func commands(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open("../../README.md")
+	var out []string
+	for _, name := range docs(t) {
+		out = append(out, shLines(t, name)...)
+	}
+	return out
+}
+
+func shLines(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +93,9 @@ func commands(t *testing.T) []string {
 		if line != "" {
 			out = append(out, line)
 		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -106,7 +133,7 @@ func build(t *testing.T, dir string) {
 func TestReadmeCommands(t *testing.T) {
 	lines := commands(t)
 	if len(lines) == 0 {
-		t.Fatal("no ```sh commands in README.md")
+		t.Fatal("no ```sh commands in README.md or docs/")
 	}
 	bin := t.TempDir()
 	build(t, bin)
@@ -154,14 +181,14 @@ func TestReadmeCommands(t *testing.T) {
 		"docker-credential-oat token ls", "docker-credential-oat doctor",
 	} {
 		if !slices.Contains(ran, want) {
-			t.Errorf("the README no longer runs %q (ran %q)", want, ran)
+			t.Errorf("the documentation no longer runs %q (ran %q)", want, ran)
 		}
 	}
-	// The tokens the README adds are there, by label, with no secret.
+	// The tokens the documentation adds are there, by label, with no secret.
 	ls := outputs["docker-credential-oat token ls"]
 	for _, want := range []string{"ci-pull", "release"} {
 		if !strings.Contains(ls, want) {
-			t.Errorf("token ls after the README's token add lacks %q:\n%s", want, ls)
+			t.Errorf("token ls after the documentation's token add lacks %q:\n%s", want, ls)
 		}
 	}
 	if strings.Contains(ls, "readmePullToken") {
