@@ -223,3 +223,27 @@ func TestPolicyDoesNoIO(t *testing.T) {
 		}
 	}
 }
+
+// The proxy's documentation lists every cause once, under its outcome,
+// and nothing else: its table of decisions and causes is the code's.
+func TestCausesDocumented(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/proxy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| ([a-z]+) \\| ")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = m[2]
+	}
+	for _, c := range Causes() {
+		if got, ok := documented[c.String()]; !ok || got != c.Outcome().String() {
+			t.Errorf("docs/proxy.md: cause %s documented as %q, want a row `%s` | %s", c, got, c, c.Outcome())
+		}
+		delete(documented, c.String())
+	}
+	for name := range documented {
+		t.Errorf("docs/proxy.md documents a cause %q the code does not have", name)
+	}
+}
