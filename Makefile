@@ -52,8 +52,14 @@ build-darwin: ## macOS binaries with the Keychain backend (needs macOS and cgo)
 	@[ "$$(uname -s)" = Darwin ] || { echo "build-darwin runs on macOS: the Keychain backend needs cgo and Apple's SDK"; exit 1; }
 	@for c in $(CMDS); do CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o dist/darwin-$$(go env GOARCH)/$$c ./cmd/$$c; done
 
-test: ## unit, integration and script tests (race detector), then the many-process vault tests and the proxy's short load and soak
+# The packaging directory is a module of its own (packaging/go.mod): the
+# chart's tests decode into the Kubernetes types, which the binaries do
+# without.
+PACKAGING := packaging
+
+test: ## unit, integration and script tests (race detector) of both modules, then the many-process vault tests and the proxy's short load and soak
 	$(GO) test -race -count=1 ./...
+	OAT_HELM=$(TOOLS)/helm $(GO) -C $(PACKAGING) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
 	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
 
@@ -93,14 +99,18 @@ fuzz: ## run every fuzz target for FUZZTIME each (20s; FUZZTIME=10m make fuzz fo
 	  done; \
 	done
 
-lint: $(TOOLS)/staticcheck ## go vet, staticcheck, gofmt and go mod tidy checks
+lint: $(TOOLS)/staticcheck ## go vet, staticcheck, gofmt and go mod tidy checks, in both modules (the root and packaging/)
 	$(GO) vet -tags e2e ./...
 	$(TOOLS)/staticcheck -tags e2e ./...
+	$(GO) -C $(PACKAGING) vet ./...
+	cd $(PACKAGING) && $(TOOLS)/staticcheck ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@$(GO) -C $(PACKAGING) mod tidy -diff || { echo "$(PACKAGING)/go.mod/go.sum are not tidy: run go mod tidy in $(PACKAGING)"; exit 1; }
 
 vuln: $(TOOLS)/govulncheck ## known vulnerabilities in the code's call graph (needs vuln.go.dev)
 	$(TOOLS)/govulncheck ./...
+	$(TOOLS)/govulncheck -C $(PACKAGING) ./...
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -130,7 +140,7 @@ $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 generate: ## man pages and shell completions from the command tables, into packaging/
-	$(GO) run ./packaging/gen -dir packaging
+	$(GO) -C $(PACKAGING) run ./gen
 
 package: $(TOOLS)/nfpm ## .deb and .rpm for linux amd64 and arm64 into dist/ (see packaging/)
 	NFPM=$(TOOLS)/nfpm GO=$(GO) VERSION=$(VERSION) LDFLAGS_X='-X $(MODULE)/internal/version.Tag=$(VERSION)' scripts/package
@@ -161,6 +171,6 @@ image: ## the container image (static binaries, no shell, non-root) as an OCI la
 	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o dist/image-bin/linux-$$arch/$$c ./cmd/$$c; \
 	  done; \
 	done
-	$(GO) run ./packaging/image --bins dist/image-bin --out dist/image --platforms $(IMAGE_PLATFORMS) \
+	$(GO) -C $(PACKAGING) run ./image --bins $(CURDIR)/dist/image-bin --out $(CURDIR)/dist/image --platforms $(IMAGE_PLATFORMS) \
 	  --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" \
 	  --created "$$(git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)" $(if $(IMAGE),--push $(IMAGE))
