@@ -25,7 +25,7 @@ FUZZTIME ?= 20s
 SOAKTIME ?= 10m
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy bench-crane load soak fuzz lint vuln generate package demo clean
+.PHONY: help build build-all build-darwin test test-race test-demo test-chart e2e check-package bench bench-proxy bench-crane load soak fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,14 +54,29 @@ build-darwin: ## macOS binaries with the Keychain backend (needs macOS and cgo)
 
 # The packaging directory is a module of its own (packaging/go.mod): the
 # chart's tests decode into the Kubernetes types, which the binaries do
-# without.
+# without. Its packages but the chart's run in make test; make test-chart
+# runs the chart's, with the pinned helm.
 PACKAGING := packaging
+PACKAGING_PKGS = $$($(GO) -C $(PACKAGING) list ./... | grep -vx '$(MODULE)/$(PACKAGING)/helm')
 
-test: ## unit, integration and script tests (race detector) of both modules, then the many-process vault tests and the proxy's short load and soak
-	$(GO) test -race -count=1 ./...
-	OAT_HELM=$(TOOLS)/helm $(GO) -C $(PACKAGING) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
-	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
+# The packages whose code runs goroutines of its own: make test runs them
+# again under the race detector (make test-race runs every package so).
+RACE_PKGS := $(addprefix ./internal/,proxy proxycmd store vault keycache filelock metrics oat)
+
+test: ## unit, integration and script tests, the many-process vault tests and the proxy's short load and soak, then the race detector on the packages with goroutines (CI adds test-race, test-demo, test-chart)
+	$(GO) test -count=1 -skip '^TestDemo$$' ./...
+	$(GO) -C $(PACKAGING) test -count=1 $(PACKAGING_PKGS)
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+test-race: ## every package of both modules under the race detector, but the demo's and the chart's (test-demo, test-chart)
+	$(GO) test -race -count=1 -skip '^TestDemo$$' ./...
+	$(GO) -C $(PACKAGING) test -race -count=1 $(PACKAGING_PKGS)
+
+test-demo: $(TOOLS)/crane ## make demo's story as a test (TestDemo: builds both binaries, runs it with crane and, when installed, docker; race detector on)
+	$(GO) test -race -count=1 -run '^TestDemo$$' ./cmd/oat-demo/internal/demo/
+
+test-chart: $(TOOLS)/helm ## the Helm chart's checks: helm lint and helm template with the pinned helm, every object decoded into its Kubernetes type (race detector on)
+	OAT_HELM=$(TOOLS)/helm $(GO) -C $(PACKAGING) test -race -count=1 ./helm/
 
 E2E_CLIENTS := $(TOOLS)/crane $(TOOLS)/helm $(TOOLS)/oras $(TOOLS)/regctl $(TOOLS)/docker-buildx
 
@@ -151,14 +166,12 @@ demo: build $(TOOLS)/crane ## the story in under 30 s: a stand-in Docker Hub, an
 clean: ## remove what the build made
 	rm -rf $(BIN) $(TOOLS) dist
 
-# Kubernetes: the Helm chart's checks (make test runs them with the pinned
-# helm) and the container image.
-HELM_VERSION := v3.22.0
+# Kubernetes: the Helm chart's checks (make test-chart runs them with the
+# pinned helm, which e2e uses too) and the container image.
+HELM_VERSION := v3.21.4
 
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
-
-test: $(TOOLS)/helm $(TOOLS)/crane
 
 IMAGE_PLATFORMS := linux/amd64,linux/arm64
 IMAGE ?=
