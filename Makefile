@@ -25,7 +25,7 @@ FUZZTIME ?= 20s
 SOAKTIME ?= 10m
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-all build-darwin test e2e check-package bench bench-proxy bench-crane load soak fuzz lint vuln generate package demo clean
+.PHONY: help build build-all build-darwin test test-race test-demo test-chart e2e check-package bench bench-proxy bench-crane load soak fuzz lint vuln generate package demo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9%\/.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,10 +52,31 @@ build-darwin: ## macOS binaries with the Keychain backend (needs macOS and cgo)
 	@[ "$$(uname -s)" = Darwin ] || { echo "build-darwin runs on macOS: the Keychain backend needs cgo and Apple's SDK"; exit 1; }
 	@for c in $(CMDS); do CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o dist/darwin-$$(go env GOARCH)/$$c ./cmd/$$c; done
 
-test: ## unit, integration and script tests (race detector), then the many-process vault tests and the proxy's short load and soak
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'TestManyProcesses|TestKilledStores' ./internal/vault/
-	$(GO) test -count=1 -run '^(TestLoad|TestSoak)$$' -v ./internal/proxy/
+# The packaging directory is a module of its own (packaging/go.mod): the
+# chart's tests decode into the Kubernetes types, which the binaries do
+# without. Its packages but the chart's run in make test; make test-chart
+# runs the chart's, with the pinned helm.
+PACKAGING := packaging
+PACKAGING_PKGS = $$($(GO) -C $(PACKAGING) list ./... | grep -vx '$(MODULE)/$(PACKAGING)/helm')
+
+# The packages whose code runs goroutines of its own: make test runs them
+# again under the race detector (make test-race runs every package so).
+RACE_PKGS := $(addprefix ./internal/,proxy proxycmd store vault keycache filelock metrics oat)
+
+test: ## unit, integration and script tests, the many-process vault tests and the proxy's short load and soak, then the race detector on the packages with goroutines (CI adds test-race, test-demo, test-chart)
+	$(GO) test -count=1 -skip '^TestDemo$$' ./...
+	$(GO) -C $(PACKAGING) test -count=1 $(PACKAGING_PKGS)
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+test-race: ## every package of both modules under the race detector, but the demo's and the chart's (test-demo, test-chart)
+	$(GO) test -race -count=1 -skip '^TestDemo$$' ./...
+	$(GO) -C $(PACKAGING) test -race -count=1 $(PACKAGING_PKGS)
+
+test-demo: $(TOOLS)/crane ## make demo's story as a test (TestDemo: builds both binaries, runs it with crane and, when installed, docker; race detector on)
+	$(GO) test -race -count=1 -run '^TestDemo$$' ./cmd/oat-demo/internal/demo/
+
+test-chart: $(TOOLS)/helm ## the Helm chart's checks: helm lint and helm template with the pinned helm, every object decoded into its Kubernetes type (race detector on)
+	OAT_HELM=$(TOOLS)/helm $(GO) -C $(PACKAGING) test -race -count=1 ./helm/
 
 E2E_CLIENTS := $(TOOLS)/crane $(TOOLS)/helm $(TOOLS)/oras $(TOOLS)/regctl $(TOOLS)/docker-buildx
 
@@ -93,14 +114,18 @@ fuzz: ## run every fuzz target for FUZZTIME each (20s; FUZZTIME=10m make fuzz fo
 	  done; \
 	done
 
-lint: $(TOOLS)/staticcheck ## go vet, staticcheck, gofmt and go mod tidy checks
+lint: $(TOOLS)/staticcheck ## go vet, staticcheck, gofmt and go mod tidy checks, in both modules (the root and packaging/)
 	$(GO) vet -tags e2e ./...
 	$(TOOLS)/staticcheck -tags e2e ./...
+	$(GO) -C $(PACKAGING) vet ./...
+	cd $(PACKAGING) && $(TOOLS)/staticcheck ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@$(GO) -C $(PACKAGING) mod tidy -diff || { echo "$(PACKAGING)/go.mod/go.sum are not tidy: run go mod tidy in $(PACKAGING)"; exit 1; }
 
 vuln: $(TOOLS)/govulncheck ## known vulnerabilities in the code's call graph (needs vuln.go.dev)
 	$(TOOLS)/govulncheck ./...
+	$(TOOLS)/govulncheck -C $(PACKAGING) ./...
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -130,7 +155,7 @@ $(TOOLS)/govulncheck:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 generate: ## man pages and shell completions from the command tables, into packaging/
-	$(GO) run ./packaging/gen -dir packaging
+	$(GO) -C $(PACKAGING) run ./gen
 
 package: $(TOOLS)/nfpm ## .deb and .rpm for linux amd64 and arm64 into dist/ (see packaging/)
 	NFPM=$(TOOLS)/nfpm GO=$(GO) VERSION=$(VERSION) LDFLAGS_X='-X $(MODULE)/internal/version.Tag=$(VERSION)' scripts/package
@@ -141,14 +166,12 @@ demo: build $(TOOLS)/crane ## the story: a stand-in Docker Hub, an OAT with scop
 clean: ## remove what the build made
 	rm -rf $(BIN) $(TOOLS) dist
 
-# Kubernetes: the Helm chart's checks (make test runs them with the pinned
-# helm) and the container image.
-HELM_VERSION := v3.22.0
+# Kubernetes: the Helm chart's checks (make test-chart runs them with the
+# pinned helm, which e2e uses too) and the container image.
+HELM_VERSION := v3.21.4
 
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
-
-test: $(TOOLS)/helm $(TOOLS)/crane
 
 IMAGE_PLATFORMS := linux/amd64,linux/arm64
 IMAGE ?=
@@ -161,6 +184,6 @@ image: ## the container image (static binaries, no shell, non-root) as an OCI la
 	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o dist/image-bin/linux-$$arch/$$c ./cmd/$$c; \
 	  done; \
 	done
-	$(GO) run ./packaging/image --bins dist/image-bin --out dist/image --platforms $(IMAGE_PLATFORMS) \
+	$(GO) -C $(PACKAGING) run ./image --bins $(CURDIR)/dist/image-bin --out $(CURDIR)/dist/image --platforms $(IMAGE_PLATFORMS) \
 	  --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" \
 	  --created "$$(git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)" $(if $(IMAGE),--push $(IMAGE))

@@ -18,11 +18,11 @@ func TestCommittedFilesAreFresh(t *testing.T) {
 	for name, want := range files {
 		got, err := os.ReadFile(filepath.Join("..", name))
 		if err != nil {
-			t.Errorf("%s: %v (run: go run ./packaging/gen)", name, err)
+			t.Errorf("%s: %v (run: make generate)", name, err)
 			continue
 		}
 		if diff := cmp.Diff(string(want), string(got)); diff != "" {
-			t.Errorf("packaging/%s is stale; run: go run ./packaging/gen (or make generate)\n-want +got:\n%s", name, diff)
+			t.Errorf("packaging/%s is stale; run: make generate\n-want +got:\n%s", name, diff)
 		}
 	}
 	for _, dir := range []string{"man", "completions/bash", "completions/zsh", "completions/fish"} {

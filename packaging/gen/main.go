@@ -1,7 +1,8 @@
 // Command gen writes the man pages and shell completions of both binaries
-// from their command tables into packaging/man and packaging/completions:
+// from their command tables into packaging/man and packaging/completions.
+// It runs in the packaging module (make generate):
 //
-//	go run ./packaging/gen [-dir packaging]
+//	go -C packaging run ./gen [-dir .]
 //
 // The files are committed; a test fails when they are stale.
 package main
@@ -46,7 +47,7 @@ func Files() (map[string][]byte, error) {
 }
 
 func main() {
-	dir := flag.String("dir", "packaging", "the packaging directory to write into")
+	dir := flag.String("dir", ".", "the packaging directory to write into")
 	flag.Parse()
 	files, err := Files()
 	if err != nil {

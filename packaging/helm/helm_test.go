@@ -36,7 +36,8 @@ const chart = "oat-proxy"
 // native sidecars).
 const kubeVersion = "1.33.0"
 
-// helmBinary is the helm that make test installs into .tools, or $OAT_HELM.
+// helmBinary is $OAT_HELM (make test-chart sets it to the pinned helm it
+// installs into .tools), or that helm when it is there.
 func helmBinary(t *testing.T) string {
 	t.Helper()
 	if h := os.Getenv("OAT_HELM"); h != "" {
@@ -47,7 +48,7 @@ func helmBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(h); err != nil {
-		t.Skipf("helm is not installed in .tools: run make test (it installs the pinned helm), or set OAT_HELM")
+		t.Skipf("helm is not installed in .tools: run make test-chart (it installs the pinned helm), or set OAT_HELM")
 	}
 	return h
 }

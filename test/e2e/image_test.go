@@ -51,8 +51,8 @@ func buildImage(t *testing.T) string {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "image")
-	cmd := exec.Command("go", "run", "./packaging/image", "--bins", bins, "--out", out, "--platforms", "linux/"+arch, "--version", "e2e")
-	cmd.Dir = root
+	cmd := exec.Command("go", "run", "./image", "--bins", bins, "--out", out, "--platforms", "linux/"+arch, "--version", "e2e")
+	cmd.Dir = filepath.Join(root, "packaging") // a module of its own
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("packaging/image: %v\n%s", err, b)
 	}

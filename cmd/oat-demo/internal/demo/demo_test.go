@@ -13,14 +13,14 @@ import (
 )
 
 // build builds the two binaries into dir and puts the repository's .tools
-// on PATH when crane is not there already (make test installs the pinned
-// crane the e2e suite uses).
+// on PATH when crane is not there already (make test-demo installs the
+// pinned crane the e2e suite uses).
 func build(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := exec.LookPath("crane"); err != nil {
 		tools, _ := filepath.Abs("../../../../.tools")
 		if !fileExists(filepath.Join(tools, "crane")) {
-			t.Fatal("the demo needs crane: on PATH, or in .tools (make test installs it there, pinned)")
+			t.Fatal("the demo needs crane: on PATH, or in .tools (make test-demo installs it there, pinned)")
 		}
 		t.Setenv("PATH", tools+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
