@@ -276,7 +276,10 @@ func TestBodiesReadAsTheHubWould(t *testing.T) {
 			t.Errorf("%s: the answer quotes the secret", name)
 		}
 	}
-	if counts[true] < 50 || counts[false] < 50 {
+	// About one in six comes out readable (55 of 300 on average, 25 more
+	// than five standard deviations below): fewer says the generator lost
+	// a kind, not chance.
+	if counts[true] < 25 || counts[false] < 25 {
 		t.Errorf("the generator made %d readable and %d unreadable requests: too few of one", counts[true], counts[false])
 	}
 	if v := violations(f.hub); len(v) > 0 {
