@@ -276,9 +276,9 @@ func TestBodiesReadAsTheHubWould(t *testing.T) {
 			t.Errorf("%s: the answer quotes the secret", name)
 		}
 	}
-	// About one in six comes out readable (55 of 300 on average, 25 more
-	// than five standard deviations below): fewer says the generator lost
-	// a kind, not chance.
+	// About one in six comes out readable (49 of 300 in a run that the
+	// floor of 50 failed): under 25 says the generator lost a kind, not
+	// chance.
 	if counts[true] < 25 || counts[false] < 25 {
 		t.Errorf("the generator made %d readable and %d unreadable requests: too few of one", counts[true], counts[false])
 	}
