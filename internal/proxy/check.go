@@ -115,7 +115,9 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	if req.Unread == "" {
 		in.Creds, st.holder = p.resolve(req, body)
 	}
-	if in.Inject && in.Creds.Token == nil && (req.Kind == registry.KindToken || req.Kind == registry.KindRegistry) {
+	// The records to choose from, only where the policy may choose: an
+	// anonymous token request, or a bearer the proxy did not see issued.
+	if c := in.Creds; in.Inject && c.Token == nil && ((req.Kind == registry.KindToken && !c.Unseen && !c.Others) || (req.Kind == registry.KindRegistry && c.Unseen)) {
 		in.Tokens = p.tokens.all()
 	}
 	v := policy.Decide(in)
