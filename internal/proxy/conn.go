@@ -97,12 +97,11 @@ func (p *Proxy) handshake(host string, client net.Conn) (*tls.Conn, bool) {
 	if _, err := io.WriteString(client, "HTTP/1.1 200 OK\r\n\r\n"); err != nil {
 		return nil, false
 	}
-	cfg, err := p.tlsFor(host, nil)
+	cfg, err := p.serverTLS(host, onThisMachine(client.RemoteAddr()))
 	if err != nil {
 		p.log.Warn("no certificate for an intercepted host", "host", host, "error", err)
 		return nil, false
 	}
-	cfg.NextProtos = []string{"http/1.1"}
 	conn := tls.Server(client, cfg)
 	_ = client.SetDeadline(time.Now().Add(p.limits.Handshake))
 	if err := conn.Handshake(); err != nil {

@@ -68,6 +68,8 @@ type Proxy struct {
 	own      ownBearers // bearer tokens the proxy asked for itself
 	conns    conns      // what Shutdown waits for
 
+	serverConfs serverConfigs // the client leg's TLS, by host
+
 	noticeMu sync.Mutex
 	noticed  map[string]bool
 	refusals refusals // the last sentences refused with, for run
@@ -195,15 +197,6 @@ func validHost(h string) bool {
 func validPort(p string) bool {
 	n, ok := digits(p)
 	return ok && len(p) <= 5 && n >= 1 && n <= 65535
-}
-
-func (p *Proxy) tlsFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
-	h, _ := splitHost(host)
-	leaf, err := p.cfg.CA.Leaf(strings.ToLower(h))
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{Certificates: []tls.Certificate{*leaf}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // upstreamTransport verifies upstream TLS, never uses HTTPS_PROXY, and
