@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,13 +73,16 @@ func (a *auditLog) write(e auditEntry) {
 	if a.w == nil {
 		return
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
+	bp := lineBufs.Get().(*[]byte)
+	b := append(e.appendJSON((*bp)[:0]), '\n')
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, err := a.w.Write(append(b, '\n')); err != nil {
+	_, err := a.w.Write(b)
+	a.mu.Unlock()
+	if cap(b) <= 64<<10 { // not a buffer an outsized line grew
+		*bp = b
+		lineBufs.Put(bp)
+	}
+	if err != nil {
 		// Counted, and logged on the first failure and every 1000th after.
 		if n := a.failed.Add(1); n == 1 || n%1000 == 0 {
 			a.log.Error("audit log write failed: decisions are going unrecorded", "error", err, "failures", n)

@@ -29,7 +29,7 @@ func benchTokens(tb testing.TB, n, repos int) []oat.Token {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out[i] = oat.Token{Org: "acme", Label: fmt.Sprintf("t%d", i), Secret: fmt.Sprintf("dckr_oat_%032d", i), Scopes: s}
+		out[i] = oat.Token{Org: "acme", Label: fmt.Sprintf("t%d", i), Active: true, Secret: fmt.Sprintf("dckr_oat_%032d", i), Scopes: s}
 	}
 	return out
 }
@@ -116,7 +116,7 @@ func BenchmarkServeHEAD(b *testing.B) {
 		w := httptest.NewRecorder()
 		p.serveHub(hub.RegistryHost, w, r)
 		if w.Code != http.StatusOK || w.Header().Get("Docker-Content-Digest") != benchDigest {
-			b.Fatalf("%d %v", w.Code, w.Header())
+			b.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 		}
 	}
 }
