@@ -23,7 +23,8 @@ import (
 type framedConn struct {
 	net.Conn
 	max   int    // header bytes held at most; past them the server's own limit answers
-	out   []byte // bytes checked, not yet read
+	out   []byte // bytes checked, read from off on
+	off   int    // out[:off] were read; out is emptied once all are
 	hdr   []byte // a header block being read
 	state frameState
 	left  int64 // body or chunk bytes still to pass
@@ -96,9 +97,23 @@ func (c *framedConn) Read(p []byte) (int, error) {
 			c.err = err
 		}
 	}
-	n := copy(p, c.out)
-	c.out = c.out[n:]
+	n := copy(p, c.out[c.off:])
+	if c.off += n; c.off == len(c.out) {
+		c.out, c.off = keep(c.out), 0
+	}
 	return n, nil
+}
+
+// keepBuf bounds the buffer a connection keeps between requests: a
+// header of the usual size, not the largest one it was sent.
+const keepBuf = 4 << 10
+
+// keep is b emptied, its array kept for the next request if small.
+func keep(b []byte) []byte {
+	if cap(b) > keepBuf {
+		return nil
+	}
+	return b[:0]
 }
 
 func isTimeout(err error) bool {
@@ -181,11 +196,11 @@ func (c *framedConn) feed(b []byte) string {
 				continue
 			}
 			block := c.hdr
-			c.hdr = nil
 			if why := c.header(block); why != "" {
 				return why
 			}
 			c.out = append(c.out, block...)
+			c.hdr = keep(block) // copied to out: the next header reuses it
 		}
 	}
 	return ""
@@ -210,51 +225,59 @@ func headerEnds(block []byte) (bool, string) {
 }
 
 // header checks a complete header block and sets the state for its body.
+// It reads the block where it lies: a request costs no allocation here.
 func (c *framedConn) header(block []byte) string {
-	lines := strings.Split(strings.TrimRight(strings.TrimLeft(string(block), "\r\n"), "\r\n"), "\r\n")
-	requestLine, fields := lines[0], lines[1:]
-	method, _, _ := strings.Cut(requestLine, " ")
-	var lengths, codings []string
-	for _, f := range fields {
-		if f == "" {
+	rest := bytes.TrimRight(bytes.TrimLeft(block, "\r\n"), "\r\n")
+	requestLine, rest, _ := bytes.Cut(rest, crlf)
+	method, _, _ := bytes.Cut(requestLine, []byte(" "))
+	var lengths, codings int
+	var length, coding []byte // the first of each
+	for len(rest) > 0 {
+		var f []byte
+		f, rest, _ = bytes.Cut(rest, crlf)
+		if len(f) == 0 {
 			continue
 		}
 		if f[0] == ' ' || f[0] == '\t' {
 			return "a header line folded onto the one before (obs-fold)"
 		}
-		name, value, ok := strings.Cut(f, ":")
-		if !ok || strings.ContainsAny(name, " \t") {
-			return fmt.Sprintf("the header line %q", clip(f))
+		name, value, ok := bytes.Cut(f, []byte(":"))
+		if !ok || bytes.ContainsAny(name, " \t") {
+			return fmt.Sprintf("the header line %q", clip(string(f)))
 		}
-		value = strings.Trim(value, " \t")
+		value = bytes.Trim(value, " \t")
 		switch {
-		case strings.EqualFold(name, "Content-Length"):
-			lengths = append(lengths, value)
-		case strings.EqualFold(name, "Transfer-Encoding"):
-			codings = append(codings, value)
+		case bytes.EqualFold(name, contentLength):
+			if lengths++; lengths == 1 {
+				length = value
+			}
+		case bytes.EqualFold(name, transferEncoding):
+			if codings++; codings == 1 {
+				coding = value
+			}
 		}
 	}
 	switch {
-	case len(lengths) > 0 && len(codings) > 0:
+	case lengths > 0 && codings > 0:
 		return "both Transfer-Encoding and Content-Length"
-	case len(lengths) > 1:
+	case lengths > 1:
 		return "Content-Length given more than once"
-	case len(codings) > 1:
+	case codings > 1:
 		return "Transfer-Encoding given more than once"
-	case len(codings) == 1 && !strings.EqualFold(codings[0], "chunked"):
-		return fmt.Sprintf("the transfer coding %q (only chunked is read)", clip(codings[0]))
-	case len(codings) == 1 && strings.HasSuffix(requestLine, " HTTP/1.0"):
+	case codings == 1 && !bytes.EqualFold(coding, []byte("chunked")):
+		return fmt.Sprintf("the transfer coding %q (only chunked is read)", clip(string(coding)))
+	case codings == 1 && bytes.HasSuffix(requestLine, []byte(" HTTP/1.0")):
 		return "Transfer-Encoding in an HTTP/1.0 request"
 	}
 	switch {
-	case method == "CONNECT":
+	case string(method) == "CONNECT":
 		c.state = framePass
-	case len(codings) == 1:
+	case codings == 1:
 		c.state, c.left = frameChunkSize, 0
-	case len(lengths) == 1:
-		n, ok := digits(lengths[0])
+	case lengths == 1:
+		n, ok := digits(string(length))
 		if !ok {
-			return fmt.Sprintf("the Content-Length %q", clip(lengths[0]))
+			return fmt.Sprintf("the Content-Length %q", clip(string(length)))
 		}
 		if n > 0 {
 			c.state, c.left = frameBody, n
@@ -262,6 +285,12 @@ func (c *framedConn) header(block []byte) string {
 	}
 	return ""
 }
+
+var (
+	crlf             = []byte("\r\n")
+	contentLength    = []byte("Content-Length")
+	transferEncoding = []byte("Transfer-Encoding")
+)
 
 // chunkLine reads a line of a chunked body: the CRLF after a chunk's
 // data, a chunk-size line, or a trailer line.

@@ -96,3 +96,33 @@ func FuzzFraming(f *testing.F) {
 		}
 	})
 }
+
+// repeatConn answers every Read with the same request.
+type repeatConn struct {
+	net.Conn
+	req []byte
+}
+
+func (c repeatConn) Read(p []byte) (int, error) { return copy(p, c.req), nil }
+
+// TestFramingAllocatesNothingPerRequest: on a keep-alive connection, the
+// framing check of each request after the first allocates nothing: its
+// header is read where it lies, and the connection's buffers are reused.
+func TestFramingAllocatesNothingPerRequest(t *testing.T) {
+	if raceBuild {
+		t.Skip("the race detector allocates")
+	}
+	req := []byte("HEAD /v2/acme/app/manifests/1 HTTP/1.1\r\nHost: registry-1.docker.io\r\nUser-Agent: crane/v0.20.2\r\nAuthorization: Bearer eyJh.e30.c2ln\r\nAccept: application/vnd.oci.image.index.v1+json\r\nContent-Length: 0\r\n\r\n")
+	c := newFramedConn(repeatConn{req: req}, 64<<10)
+	buf := make([]byte, 4096)
+	read := func() {
+		n, err := c.Read(buf)
+		if err != nil || !bytes.Equal(buf[:n], req) {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
+	}
+	read()
+	if n := testing.AllocsPerRun(100, read); n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
+	}
+}
