@@ -95,7 +95,7 @@ bench: build ## whole-process timings of the helper (and, as root, of the helper
 	scripts/bench
 	$(MAKE) --no-print-directory bench-proxy
 
-bench-proxy: build ## oat-proxy vs a direct connection, mitmproxy and a bare Go proxy, the issue's figures and targets (OAT_BENCH_SCALE=16 for a quick run; as root, installs mitmproxy)
+bench-proxy: build ## oat-proxy's CPU and memory against a bare Go proxy, HAProxy (mode tcp, splice) and mitmproxy, with targets (OAT_BENCH_SCALE=16 for a quick run; as root, installs haproxy and mitmproxy)
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-e2e-deps; fi
 	$(GO) run ./bench/proxy --bin $(BIN)
 

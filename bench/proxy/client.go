@@ -23,6 +23,7 @@ import (
 type route struct {
 	name  string
 	proxy string // host:port of the proxy; "" for direct
+	dial  string // with no proxy, host:port dialled for every name; "" for the hub's
 	roots *x509.CertPool
 	hub   *hubtest.Hub
 }
@@ -44,7 +45,8 @@ func pool(files ...string) (*x509.CertPool, error) {
 // transport is a fresh client transport for the route: HTTP/1.1 (what
 // clients speak to a proxy's intercepted hosts), keep-alive, verifying
 // TLS against the route's roots. Direct, it dials the hub for Docker
-// Hub's names as a hosts file would.
+// Hub's names as a hosts file would, or the route's dial address (a TCP
+// proxy in front of the hub).
 func (r route) transport() *http.Transport {
 	t := &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: r.roots, MinVersion: tls.VersionTLS12},
@@ -59,7 +61,10 @@ func (r route) transport() *http.Transport {
 		t.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: r.proxy})
 		return t
 	}
-	addr := r.hub.Addr()
+	addr := r.dial
+	if addr == "" {
+		addr = r.hub.Addr()
+	}
 	d := &net.Dialer{}
 	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)

@@ -215,11 +215,98 @@ func startMitmdump(dir string, h *hubtest.Hub, hubCA string) (*mitmProc, error) 
 	return nil, fmt.Errorf("mitmdump did not start: %s", log)
 }
 
+func (m *mitmProc) pid() int { return m.cmd.Process.Pid }
+
 func (m *mitmProc) stop() {
 	if m.cmd.Process != nil {
 		_ = m.cmd.Process.Signal(syscall.SIGTERM)
 		_ = m.cmd.Wait()
 	}
+}
+
+// haproxyProc is a running HAProxy.
+type haproxyProc struct {
+	cmd  *exec.Cmd
+	addr string // its listener, host:port
+	done chan struct{}
+}
+
+func (p *haproxyProc) pid() int { return p.cmd.Process.Pid }
+
+// haproxyConfig is HAProxy's configuration for the bench: in the
+// foreground (no daemon), TCP only, splice on; one listener passing every
+// connection to the hub. splice-auto alone leaves a pull's bytes in user
+// space on loopback (HAProxy splices only when it judges it worth it), so
+// splicing is asked for both ways: HAProxy at its cheapest, as oat-proxy's
+// tunnels splice.
+const haproxyConfig = `global
+	maxconn 4096
+
+defaults
+	mode tcp
+	option splice-auto
+	option splice-request
+	option splice-response
+	timeout connect 10s
+	timeout client 10m
+	timeout server 10m
+
+listen hub
+	bind %s
+	server hub %s
+`
+
+// startHAProxy starts Debian's haproxy on loopback in front of hub, its
+// configuration in dir, in the foreground as a process of the bench.
+func startHAProxy(dir string, h *hubtest.Hub) (*haproxyProc, error) {
+	exe, err := exec.LookPath("haproxy")
+	if err != nil {
+		exe = "/usr/sbin/haproxy" // not on a user's PATH
+		if _, err := os.Stat(exe); err != nil {
+			return nil, errors.New("haproxy is not installed (Debian's haproxy: scripts/install-e2e-deps as root)")
+		}
+	}
+	p := &haproxyProc{addr: freeAddr(), done: make(chan struct{})}
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, haproxyConfig, p.addr, h.Addr()), 0o600); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "haproxy.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	p.cmd = exec.Command(exe, "-f", cfg, "-db")
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("haproxy: %w", err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			log, _ := os.ReadFile(logf.Name())
+			return nil, fmt.Errorf("haproxy did not start: %s", log)
+		default:
+		}
+		if c, err := net.Dial("tcp", p.addr); err == nil {
+			c.Close()
+			return p, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.stop()
+	log, _ := os.ReadFile(logf.Name())
+	return nil, fmt.Errorf("haproxy did not start: %s", log)
+}
+
+func (p *haproxyProc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
 }
 
 // freeAddr is a loopback address with a port free now.
