@@ -251,7 +251,7 @@ func (c *cli) start(o serveOptions, addr, secret string, log *slog.Logger) (_ *i
 	if ln, err = c.startAdmin(o, inst, ln, src, ca); err != nil {
 		return nil, err
 	}
-	p := proxy.New(proxy.Config{Tokens: src, CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
+	p := proxy.New(proxy.Config{Tokens: src.forProxy(), CA: ca, Upstream: o.upstreams, DenyOtherHosts: o.deny, Inject: o.inject,
 		Limits: proxy.Limits{MaxConns: o.maxConns}, Audit: audit, Log: log, Metrics: inst.recorder()})
 	inst.srv, inst.proxy = p.Server(), p
 	inst.srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)

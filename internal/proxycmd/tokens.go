@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/passphrase"
@@ -21,12 +22,14 @@ type tokenSource struct {
 	paths  []string // the vault file, and the passphrase file if any
 	log    *slog.Logger
 	forced chan struct{}
+	reads  atomic.Uint64 // good reads so far; written under mu
 
 	mu     sync.Mutex
 	seen   []os.FileInfo // of paths, at the last read
 	good   []oat.Token
 	loaded bool
 	stale  bool // the last read failed
+	hup    bool // a SIGHUP that no read has followed yet
 }
 
 func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, error) {
@@ -71,6 +74,7 @@ func newTokenSource(s *store.Store, paths []string, log *slog.Logger) (*tokenSou
 func (t *tokenSource) Tokens() ([]oat.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.hup = false
 	t.seen = t.stat()
 	all, err := t.store.Tokens()
 	if err != nil {
@@ -86,6 +90,7 @@ func (t *tokenSource) Tokens() ([]oat.Token, error) {
 		t.log.Info("token records read again", "tokens", len(all), "store", t.store.Location())
 	}
 	t.good, t.loaded, t.stale = all, true, false
+	t.reads.Add(1)
 	return all, nil
 }
 
@@ -98,13 +103,19 @@ func (t *tokenSource) Stale() bool {
 
 // Current returns the records, read again first if they changed.
 func (t *tokenSource) Current() []oat.Token {
-	if t.Changed() {
-		all, _ := t.Tokens()
-		return all
+	all, _ := t.current()
+	return all
+}
+
+// current returns the records, read again first if they changed, and the
+// good reads so far, the one they come from included.
+func (t *tokenSource) current() ([]oat.Token, uint64) {
+	if t.changed() {
+		_, _ = t.Tokens() // on error the last good records stay
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.good
+	return t.good, t.reads.Load()
 }
 
 // Loaded reports whether the records have been read once.
@@ -114,16 +125,23 @@ func (t *tokenSource) Loaded() bool {
 	return t.loaded
 }
 
-// Changed reports a changed vault or passphrase file, or a SIGHUP.
-func (t *tokenSource) Changed() bool {
+// changed reports a changed vault or passphrase file, or a SIGHUP, since
+// the last read. It asks again until a read has followed: whoever checks
+// next sees what another check found.
+func (t *tokenSource) changed() bool {
+	hup := false
 	select {
 	case <-t.forced:
-		return true
+		hup = true
 	default:
 	}
 	now := t.stat()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.hup = t.hup || hup
+	if t.hup {
+		return true
+	}
 	for i, fi := range now {
 		if !sameFile(fi, t.seen[i]) {
 			return true
@@ -149,6 +167,30 @@ func sameFile(a, b os.FileInfo) bool {
 		return a == nil && b == nil
 	}
 	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
+}
+
+// proxyRecords are the proxy's way to the records. The proxy keeps a copy
+// of its own (by secret), so it hears of every read since its last, a read
+// for /metrics or /readyz included, and then takes the records that read
+// found.
+type proxyRecords struct {
+	src  *tokenSource
+	read atomic.Uint64 // src's good reads as of the copy the proxy holds
+}
+
+func (t *tokenSource) forProxy() *proxyRecords { return &proxyRecords{src: t} }
+
+// Tokens returns the records, read again first if they changed.
+func (p *proxyRecords) Tokens() ([]oat.Token, error) {
+	all, n := p.src.current()
+	p.read.Store(n)
+	return all, nil
+}
+
+// Changed reports records the proxy has not taken yet, or a change of the
+// store since the last read.
+func (p *proxyRecords) Changed() bool {
+	return p.src.reads.Load() != p.read.Load() || p.src.changed()
 }
 
 func (t *tokenSource) force() {
