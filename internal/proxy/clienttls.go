@@ -16,7 +16,7 @@ import (
 // A client on this machine (loopback, a Unix socket) gets X25519 alone:
 // the hybrid post-quantum exchange (X25519MLKEM768, which Go otherwise
 // prefers whenever a client offers it) guards traffic someone records on a
-// network to decrypt later, and this leg crosses none; it cost about half
+// network to decrypt later, and this leg crosses none; it is a large part
 // of the proxy's side of each handshake. Any other client, as behind
 // --allow-remote, gets Go's defaults. docs/security.md says the same.
 
