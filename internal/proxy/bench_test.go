@@ -72,7 +72,8 @@ func BenchmarkCheckGrowth(b *testing.B) {
 				r.Header.Set("User-Agent", "docker/28.0.1 go/go1.23.6 git-commit/bbd0a17 kernel/6.1.0 os/linux arch/amd64")
 				b.ReportAllocs()
 				for b.Loop() {
-					st, rp := p.check(hub.RegistryHost, r)
+					st := &state{}
+					rp := p.check(st, hub.RegistryHost, r)
 					if rp != nil || st.entry.Decision != policy.Allowed {
 						b.Fatalf("not allowed: %+v %+v", st, rp)
 					}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,17 +41,48 @@ type state struct {
 
 type stateKey struct{}
 
+// stateCtx is a request's context carrying its state, under stateKey.
+type stateCtx struct {
+	context.Context
+	st *state
+}
+
+func (c *stateCtx) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// exchange is what the proxy keeps of one request, allocated at once: its
+// state, the counters of its bodies and their stall deadlines.
+type exchange struct {
+	st    state
+	in    countingReader
+	stall stallReader
+	out   countingWriter
+	sw    stallWriter
+	rc    http.ResponseController
+	ctx   stateCtx
+}
+
 // serveHub serves one request inside a tunnel to host, an intercepted
 // host in canonical form: it is checked, then refused or sent upstream.
 func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
-	in := &countingReader{ReadCloser: http.NoBody}
+	x := &exchange{}
+	x.rc = *http.NewResponseController(w)
+	in := &x.in
+	in.ReadCloser = http.NoBody
 	if r.Body != nil && r.Body != http.NoBody {
 		in.ReadCloser = r.Body
-		r.Body = &stallReader{ReadCloser: in, rc: http.NewResponseController(w), d: p.limits.Stall}
+		x.stall = stallReader{ReadCloser: in, rc: &x.rc, d: p.limits.Stall}
+		r.Body = &x.stall
 	}
-	out := &countingWriter{ResponseWriter: w}
+	out := &x.out
+	out.ResponseWriter = w
 	w = out
-	st, rp := p.check(host, r)
+	st := &x.st
+	rp := p.check(st, host, r)
 	if p.cfg.Metrics != nil {
 		defer func() {
 			kind := st.entry.Kind
@@ -70,14 +102,16 @@ func (p *Proxy) serveHub(host string, w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	st.cancel = cancel
-	r = r.WithContext(context.WithValue(ctx, stateKey{}, st))
-	p.upstream.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: p.limits.Stall}, r)
+	x.ctx = stateCtx{Context: ctx, st: st}
+	x.sw = stallWriter{ResponseWriter: w, rc: &x.rc, d: p.limits.Stall}
+	p.upstream.ServeHTTP(&x.sw, r.WithContext(&x.ctx))
 }
 
 // check brings r to its canonical form, classifies it, asks the policy
-// and acts on its verdict. A nil reply sends it upstream.
-func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
-	st := &state{entry: auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}}
+// and acts on its verdict, all noted in st. A nil reply sends it
+// upstream.
+func (p *Proxy) check(st *state, host string, r *http.Request) *reply {
+	st.entry = auditEntry{Time: time.Now(), Client: r.RemoteAddr, Agent: r.UserAgent(), Method: r.Method, Host: host, Path: r.URL.Path}
 	st.entry.Family, st.client = policy.Recognise(st.entry.Agent)
 	if desk, why := desktop.UserAgent(r.UserAgent()); desk {
 		st.entry.Desktop = why
@@ -147,22 +181,22 @@ func (p *Proxy) check(host string, r *http.Request) (*state, *reply) {
 	}
 	st.verdict = v
 	st.entry.judge(v)
-	return st, nil
+	return nil
 }
 
 // answer is the proxy's own answer to a request the policy refused or
 // challenged: the audit line, and the registry error the client prints.
 // scopes are the request's, for a challenge.
-func (p *Proxy) answer(st *state, v policy.Verdict, scopes []string) (*state, *reply) {
+func (p *Proxy) answer(st *state, v policy.Verdict, scopes []string) *reply {
 	st.entry.judge(v)
 	p.audit.write(st.entry)
 	if v.Outcome == policy.Challenged {
-		return st, challenge(scopes)
+		return challenge(scopes)
 	}
 	p.log.Info("refused: "+v.Message, "label", st.entry.Label, "org", st.entry.Org, "repository", v.Repo, "action", v.Action,
 		"cause", v.Cause.String(), "client", st.entry.Client, "client_family", st.entry.Family)
 	p.refusals.add(v.Message)
-	return st, refusalOf(v, st)
+	return refusalOf(v, st)
 }
 
 // refusalOf is the registry error of a refusal: its status and code are
@@ -194,15 +228,17 @@ func refusalOf(v policy.Verdict, st *state) *reply {
 func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentials, h holder) {
 	var (
 		ours   []identity
-		byID   = map[identity]oat.Token{}
+		first  oat.Token // the token of ours[0]
 		others int
 		recs   = p.tokens.records()
 	)
 	addOurs := func(t oat.Token) {
 		id := identityOf(t)
-		if _, seen := byID[id]; !seen {
+		if !slices.Contains(ours, id) {
+			if len(ours) == 0 {
+				first = t
+			}
 			ours = append(ours, id)
-			byID[id] = t
 		}
 	}
 	for _, v := range req.Hidden {
@@ -252,8 +288,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 	}
 	switch {
 	case len(ours) > 0:
-		t := byID[ours[0]]
-		out.Token, h = &t, holder{ours: true, id: ours[0]}
+		out.Token, h = &first, holder{ours: true, id: ours[0]}
 		out.Conflict = len(ours) > 1 || others > 0 || out.Unseen
 		out.Unseen = false
 	case out.Unseen:
@@ -289,7 +324,9 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.entry.Upstream = resp.StatusCode
-	resp.Body = newUpstreamBody(resp.Body, p.limits.Stall, st.cancel)
+	if resp.Body != http.NoBody { // a HEAD's, a 204's, a 304's: nothing to stall
+		resp.Body = newUpstreamBody(resp.Body, p.limits.Stall, st.cancel)
+	}
 	if target := redirectTarget(resp); st.download && target != "" {
 		// The Location goes to the client untouched; only its host is
 		// kept (and logged): its query is a signature.
@@ -317,7 +354,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	if refused, l := policy.Granted(st.verdict, st.client, st.asked, body); refused != nil {
 		// The client shows this answer: the sentence, before it asks the
 		// registry anything (upstreamError writes it).
-		_, rp := p.answer(st, *refused, nil)
+		rp := p.answer(st, *refused, nil)
 		return refusal{rp}
 	} else if l != nil {
 		st.holder.limit = l

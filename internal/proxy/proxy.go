@@ -105,6 +105,9 @@ type discardLogger struct{}
 func (discardLogger) Printf(string, ...any) {}
 
 func splitHost(hostport string) (host, port string) {
+	if !strings.Contains(hostport, ":") {
+		return hostport, "" // what SplitHostPort refuses, without its error
+	}
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return hostport, ""
