@@ -37,7 +37,13 @@ func openTokens(getenv func(string) string, log *slog.Logger) (*tokenSource, err
 	if err != nil {
 		return nil, err
 	}
-	return newTokenSource(s, []string{s.Location(), getenv(passphrase.EnvFile)}, log)
+	vault := s.Location()
+	if s.Backend() != store.BackendFile {
+		// An OS keyring has no file to stat: its records are read again on
+		// SIGHUP alone.
+		vault = ""
+	}
+	return newTokenSource(s, []string{vault, getenv(passphrase.EnvFile)}, log)
 }
 
 // openVaultTokens reads the records from the vault file at path, read-only
