@@ -5,7 +5,10 @@ package packaging
 
 import (
 	"encoding/xml"
+	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -254,6 +257,44 @@ func TestLicense(t *testing.T) {
 		files, _ := a.(map[string]any)["files"].([]any)
 		if !slices.Contains(files, any("LICENSE")) {
 			t.Errorf(".goreleaser.yaml: archive %v does not ship LICENSE", a.(map[string]any)["id"])
+		}
+	}
+}
+
+// readmeLink is a link of README.md to a file of the repository.
+var readmeLink = regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+
+// TestArchivesShipWhatREADMELinks checks that every file README.md links
+// to is in every release archive, so that its links work where it is
+// unpacked.
+func TestArchivesShipWhatREADMELinks(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []string
+	for _, m := range readmeLink.FindAllStringSubmatch(string(readme), -1) {
+		if !slices.Contains(links, m[1]) {
+			links = append(links, m[1])
+		}
+	}
+	if !slices.Contains(links, "docs/proxy.md") {
+		t.Fatalf("read no links to docs/ from README.md: %q", links)
+	}
+	rel := decodeYAML(t, "../.goreleaser.yaml")
+	archives, _ := rel["archives"].([]any)
+	if len(archives) == 0 {
+		t.Fatal(".goreleaser.yaml has no archives")
+	}
+	for _, a := range archives {
+		files, _ := a.(map[string]any)["files"].([]any)
+		for _, l := range links {
+			if _, err := os.Stat(filepath.Join("..", l)); err != nil {
+				t.Errorf("README.md links to %s: %v", l, err)
+			}
+			if !slices.ContainsFunc(files, func(f any) bool { ok, _ := filepath.Match(fmt.Sprint(f), l); return ok }) {
+				t.Errorf(".goreleaser.yaml: archive %v does not ship %s, which README.md links to", a.(map[string]any)["id"], l)
+			}
 		}
 	}
 }
