@@ -458,6 +458,22 @@ func charge(pid int, f func() error) (sample, error) {
 	return sample{wall: time.Since(start), cpu: cpuTime(pid) - before}, err
 }
 
+// charged runs f(i) for each route i, n times, the routes taking turns,
+// and returns each route's samples, charged to its process in pids.
+func charged(n int, routes []route, pids []int, f func(i int) error) ([][]sample, error) {
+	out := make([][]sample, len(routes))
+	for range n {
+		for i := range routes {
+			s, err := charge(pids[i], func() error { return f(i) })
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", routes[i].name, err)
+			}
+			out[i] = append(out[i], s)
+		}
+	}
+	return out, nil
+}
+
 // medianCPU is the median of the samples' CPU, divided by per (the units
 // of work in each sample).
 func medianCPU(s []sample, per float64) time.Duration {
@@ -661,40 +677,34 @@ func (b *bench) smallRequests(e *env) error {
 	const headRounds = 20
 	per := max(1, total/headRounds/clients)
 	lat := make([][]time.Duration, len(routes))
-	rounds := make([][]sample, len(routes))
-	for range headRounds {
-		for i := range routes {
-			var mu sync.Mutex
-			var firstErr error
-			s, _ := charge(pids[i], func() error {
-				var wg sync.WaitGroup
-				for range clients {
-					wg.Go(func() {
-						mine := make([]time.Duration, 0, per)
-						for range per {
-							start := time.Now()
-							err := head(cs[i].c, cs[i].tok, "acme/big", "1")
-							mine = append(mine, time.Since(start))
-							if err != nil {
-								mu.Lock()
-								firstErr = err
-								mu.Unlock()
-								return
-							}
-						}
+	rounds, err := charged(headRounds, routes, pids, func(i int) error {
+		var mu sync.Mutex
+		var firstErr error
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				mine := make([]time.Duration, 0, per)
+				for range per {
+					start := time.Now()
+					err := head(cs[i].c, cs[i].tok, "acme/big", "1")
+					mine = append(mine, time.Since(start))
+					if err != nil {
 						mu.Lock()
-						lat[i] = append(lat[i], mine...)
+						firstErr = err
 						mu.Unlock()
-					})
+						return
+					}
 				}
-				wg.Wait()
-				return nil
+				mu.Lock()
+				lat[i] = append(lat[i], mine...)
+				mu.Unlock()
 			})
-			if firstErr != nil {
-				return fmt.Errorf("%s: %w", routes[i].name, firstErr)
-			}
-			rounds[i] = append(rounds[i], s)
 		}
+		wg.Wait()
+		return firstErr
+	})
+	if err != nil {
+		return err
 	}
 	n := len(lat[direct])
 	perHEAD := func(i int) time.Duration { return medianCPU(rounds[i], float64(per*clients)) }
@@ -716,24 +726,18 @@ func (b *bench) smallRequests(e *env) error {
 	const group = 50
 	groups := b.count(20, 3)
 	one := make([][]time.Duration, len(routes))
-	oneCPU := make([][]sample, len(routes))
-	for range groups {
-		for i := range routes {
-			s, err := charge(pids[i], func() error {
-				for range group {
-					start := time.Now()
-					if err := head(cs[i].c, cs[i].tok, "acme/big", "1"); err != nil {
-						return err
-					}
-					one[i] = append(one[i], time.Since(start))
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("%s: %w", routes[i].name, err)
+	oneCPU, err := charged(groups, routes, pids, func(i int) error {
+		for range group {
+			start := time.Now()
+			if err := head(cs[i].c, cs[i].tok, "acme/big", "1"); err != nil {
+				return err
 			}
-			oneCPU[i] = append(oneCPU[i], s)
+			one[i] = append(one[i], time.Since(start))
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	ratio(fmt.Sprintf("4. CPU per HEAD, one client, oat-proxy / yardstick, median of %d groups of %d HEADs", groups, group), medianCPU(oneCPU[oat], group), medianCPU(oneCPU[bare], group), 1.15)
 	oneAdded := func(i int) string {
@@ -746,24 +750,18 @@ func (b *bench) smallRequests(e *env) error {
 	// first HEAD, the close; one at a time, the routes taking turns.
 	conns := b.count(30, 10)
 	first := make([][]time.Duration, len(routes))
-	connCPU := make([][]sample, len(routes))
-	for range conns {
-		for i := range routes {
-			s, err := charge(pids[i], func() error {
-				tr := routes[i].transport()
-				start := time.Now()
-				err := head(&http.Client{Transport: tr}, cs[i].tok, "acme/big", "1")
-				first[i] = append(first[i], time.Since(start))
-				tr.CloseIdleConnections()
-				// The close is the connection's too: let the far end see it.
-				time.Sleep(5 * time.Millisecond)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("%s: %w", routes[i].name, err)
-			}
-			connCPU[i] = append(connCPU[i], s)
-		}
+	connCPU, err := charged(conns, routes, pids, func(i int) error {
+		tr := routes[i].transport()
+		start := time.Now()
+		err := head(&http.Client{Transport: tr}, cs[i].tok, "acme/big", "1")
+		first[i] = append(first[i], time.Since(start))
+		tr.CloseIdleConnections()
+		// The close is the connection's too: let the far end see it.
+		time.Sleep(5 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	ratio(fmt.Sprintf("4. CPU per new connection (CONNECT, TLS handshake, first HEAD), oat-proxy / yardstick, median of %d", conns), medianCPU(connCPU[oat], 1), medianCPU(connCPU[bare], 1), 1.10)
 	fAdded := func(i int) time.Duration { return median(first[i]) - median(first[direct]) }
