@@ -255,14 +255,15 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 		if c.Value == "" {
 			continue
 		}
+		k := hashOf(c.Value)
 		if c.Kind != registry.CredRefresh {
-			if t, ok := recs.lookup(c.Value); ok {
+			if t, ok := recs.lookupKey(k); ok {
 				addOurs(t)
 				continue
 			}
 		}
 		if c.Kind == registry.CredRefresh || c.Kind == registry.CredBearer || c.Kind == registry.CredOther {
-			if issued, ok := p.tokens.issuedTo(c.Value); ok {
+			if issued, ok := p.tokens.issuedToKey(k); ok {
 				if !issued.ours {
 					others++
 					h = issued
@@ -306,10 +307,11 @@ func (p *Proxy) ours(recs records, v string) (oat.Token, bool) {
 	if v == "" {
 		return oat.Token{}, false
 	}
-	if t, ok := recs.lookup(v); ok {
+	k := hashOf(v)
+	if t, ok := recs.lookupKey(k); ok {
 		return t, true
 	}
-	if h, ok := p.tokens.issuedTo(v); ok && h.ours {
+	if h, ok := p.tokens.issuedToKey(k); ok && h.ours {
 		return recs.current(h.id)
 	}
 	return oat.Token{}, false

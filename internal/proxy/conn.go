@@ -66,11 +66,21 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// http1 is the one protocol the proxy serves: the proxy's own listener
+// speaks plain HTTP/1.1, and a tunnel's client is offered http/1.1 alone.
+// Said outright, a server does not set up HTTP/2 for itself on its first
+// Serve, which it would for every tunnel otherwise.
+var http1 = func() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	return &p
+}()
+
 // Server is the http.Server to serve the proxy with, its header size and
 // timeouts the proxy's limits.
 func (p *Proxy) Server() *http.Server {
 	return &http.Server{Handler: p, ReadHeaderTimeout: p.limits.Header, IdleTimeout: p.limits.Idle,
-		MaxHeaderBytes: p.limits.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
+		MaxHeaderBytes: p.limits.MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0), Protocols: http1}
 }
 
 // mitm intercepts a tunnel to host: the proxy terminates TLS with its

@@ -34,7 +34,7 @@ type identity struct {
 }
 
 func identityOf(t oat.Token) identity {
-	return identity{org: t.Org, label: t.Label, secret: sha256.Sum256([]byte(t.Secret))}
+	return identity{org: t.Org, label: t.Label, secret: hashOf(t.Secret)}
 }
 
 // holder is who a bearer or refresh token the proxy saw issued was issued
@@ -82,7 +82,7 @@ func (ix *index) reload() error {
 	by := make(map[[32]byte]oat.Token, len(all))
 	for _, t := range all {
 		if t.Secret != "" {
-			by[sha256.Sum256([]byte(t.Secret))] = t
+			by[hashOf(t.Secret)] = t
 		}
 	}
 	ix.mu.Lock()
@@ -130,12 +130,21 @@ func (ix *index) records() records {
 	return ix.bySecret
 }
 
+// hashOf is the hash a secret, or a bearer or refresh token, is held by: a
+// request's credential is hashed once, for both lookups.
+func hashOf(value string) [32]byte { return sha256.Sum256([]byte(value)) }
+
 // lookup returns the token whose secret this is.
 func (r records) lookup(secret string) (oat.Token, bool) {
 	if secret == "" {
 		return oat.Token{}, false
 	}
-	t, ok := r[sha256.Sum256([]byte(secret))]
+	return r.lookupKey(hashOf(secret))
+}
+
+// lookupKey returns the token whose secret's key k is.
+func (r records) lookupKey(k [32]byte) (oat.Token, bool) {
+	t, ok := r[k]
 	return t, ok
 }
 
@@ -166,7 +175,7 @@ func (ix *index) remember(value string, h holder, ttl time.Duration) {
 	now := time.Now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.issued[sha256.Sum256([]byte(value))] = issued{holder: h, expires: now.Add(ttl)}
+	ix.issued[hashOf(value)] = issued{holder: h, expires: now.Add(ttl)}
 	if len(ix.issued) > 10000 {
 		for k, v := range ix.issued {
 			if now.After(v.expires) {
@@ -182,9 +191,15 @@ func (ix *index) issuedTo(value string) (holder, bool) {
 	if value == "" {
 		return holder{}, false
 	}
+	return ix.issuedToKey(hashOf(value))
+}
+
+// issuedToKey returns who the bearer or refresh token of key k was issued
+// to.
+func (ix *index) issuedToKey(k [32]byte) (holder, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	v, ok := ix.issued[sha256.Sum256([]byte(value))]
+	v, ok := ix.issued[k]
 	if !ok || time.Now().After(v.expires) {
 		return holder{}, false
 	}
