@@ -24,6 +24,7 @@ func TestHelperDoesNotLinkProxy(t *testing.T) {
 		case strings.HasPrefix(pkg, "github.com/elazarl/goproxy"),
 			strings.HasPrefix(pkg, "github.com/oatkit/oat/internal/proxy"),
 			strings.HasPrefix(pkg, "github.com/oatkit/oat/internal/registry"),
+			strings.HasPrefix(pkg, "github.com/oatkit/oat/internal/classify"),
 			strings.HasPrefix(pkg, "github.com/oatkit/oat/internal/hubtest"):
 			t.Errorf("docker-credential-oat links %s", pkg)
 		}

@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -202,8 +203,8 @@ func proxyCauses(t *testing.T) map[string]bool {
 }
 
 // The policy is pure: none of its files imports the network, the file
-// system, the clock's sleep or HTTP. (The request types it reads come
-// from package registry, whose classifier reads an *http.Request.)
+// system, the clock's sleep or HTTP, and nothing it imports does either
+// (TestPolicyReachesNoNetwork).
 func TestPolicyDoesNoIO(t *testing.T) {
 	t.Parallel()
 	files, _ := filepath.Glob("*.go")
@@ -220,6 +221,22 @@ func TestPolicyDoesNoIO(t *testing.T) {
 			if path == "net" || strings.HasPrefix(path, "net/") || path == "os" || strings.HasPrefix(path, "os/") || path == "io" || path == "log/slog" || strings.HasSuffix(path, "/proxy") {
 				t.Errorf("%s imports %s: the policy takes values and returns a verdict", name, path)
 			}
+		}
+	}
+}
+
+// Nor does any package the policy imports, however far down: the request
+// types it judges are package registry's, and reading an *http.Request
+// into one is package classify's, which the policy does not import.
+func TestPolicyReachesNoNetwork(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for dep := range strings.FieldsSeq(string(out)) {
+		if dep == "net" || dep == "net/http" || dep == "crypto/tls" || dep == "os/exec" || strings.HasSuffix(dep, "/internal/classify") || strings.HasSuffix(dep, "/internal/proxy") {
+			t.Errorf("the policy depends on %s", dep)
 		}
 	}
 }

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oatkit/oat/internal/classify"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/metrics"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/policy"
-	"github.com/oatkit/oat/internal/registry"
 )
 
 // benchTokens makes n tokens of org acme, each with pull on repos
@@ -49,7 +49,7 @@ func BenchmarkDecision(b *testing.B) {
 	r.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
 	b.ReportAllocs()
 	for b.Loop() {
-		req, err := registry.Classify(hub.RegistryHost, r, nil)
+		req, err := classify.Request(hub.RegistryHost, r, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

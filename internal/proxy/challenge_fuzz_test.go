@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/oatkit/oat/internal/classify"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/registry"
 )
@@ -64,7 +65,7 @@ func FuzzChallenge(f *testing.F) {
 		if !ok {
 			return
 		}
-		req, _ := registry.Classify(host, r, nil)
+		req, _ := classify.Request(host, r, nil)
 		rp := challenge(req.Scopes())
 		value := rp.header.Get("Www-Authenticate")
 		if strings.ContainsFunc(value, func(c rune) bool { return c < ' ' || c > '~' }) {

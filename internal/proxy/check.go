@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oatkit/oat/internal/classify"
 	"github.com/oatkit/oat/internal/desktop"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
@@ -124,7 +125,7 @@ func (p *Proxy) check(st *state, host string, r *http.Request) *reply {
 	r.Method = strings.ToUpper(r.Method)
 	st.entry.Method = r.Method
 	var body []byte
-	if registry.NeedsBody(host, r.Method, r.URL.Path) {
+	if classify.NeedsBody(host, r.Method, r.URL.Path) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxForm+1))
 		switch {
 		case err != nil:
@@ -135,7 +136,7 @@ func (p *Proxy) check(st *state, host string, r *http.Request) *reply {
 		body = b
 		r.Body = io.NopCloser(bytes.NewReader(b)) // read: the stall deadline is done with
 	}
-	req, err := registry.Classify(host, r, body)
+	req, err := classify.Request(host, r, body)
 	st.kind, st.download = req.Kind, req.BlobDownload
 	st.entry.Kind = req.Kind.String()
 	if len(req.Access) > 0 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oatkit/oat/internal/classify"
 	"github.com/oatkit/oat/internal/hub"
 	"github.com/oatkit/oat/internal/oat"
 	"github.com/oatkit/oat/internal/policy"
@@ -145,8 +146,8 @@ func FuzzEquivalentSpellings(f *testing.F) {
 		if !ok {
 			return
 		}
-		p, perr := registry.Classify(hub.RegistryHost, plain, nil)
-		v, verr := registry.Classify(hub.RegistryHost, other, nil)
+		p, perr := classify.Request(hub.RegistryHost, plain, nil)
+		v, verr := classify.Request(hub.RegistryHost, other, nil)
 		for _, tok := range tokens {
 			dp, dv := policy.Check(&tok, p, errText(perr)), policy.Check(&tok, v, errText(verr))
 			if dv.Outcome == policy.Allowed && dp.Outcome != policy.Allowed {

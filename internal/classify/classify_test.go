@@ -1,4 +1,4 @@
-package registry
+package classify
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/registry"
 )
 
 func TestClassifyRegistry(t *testing.T) {
@@ -17,36 +18,36 @@ func TestClassifyRegistry(t *testing.T) {
 	digest := "sha256:" + strings.Repeat("a", 64)
 	tests := []struct {
 		method, target string
-		kind           Kind
-		access         []Access
+		kind           registry.Kind
+		access         []registry.Access
 		err            bool
 	}{
-		{"GET", "/v2/", KindPing, nil, false},
-		{"GET", "/v2/acme/app/manifests/1.0", KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
-		{"HEAD", "/v2/acme/app/manifests/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
-		{"GET", "/v2/library/alpine/blobs/" + digest, KindRegistry, []Access{{"library/alpine", []string{"pull"}}}, false},
-		{"HEAD", "/v2/acme/app/blobs/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
-		{"GET", "/v2/alpine/tags/list", KindRegistry, []Access{{"library/alpine", []string{"pull"}}}, false},
-		{"GET", "/v2/acme/app/referrers/" + digest, KindRegistry, []Access{{"acme/app", []string{"pull"}}}, false},
-		{"POST", "/v2/acme/app/blobs/uploads/", KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
-		{"PATCH", "/v2/acme/app/blobs/uploads/3f2a-uuid", KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
-		{"PUT", "/v2/acme/app/blobs/uploads/3f2a-uuid?digest=" + digest, KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
-		{"GET", "/v2/acme/app/blobs/uploads/3f2a-uuid", KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
-		{"DELETE", "/v2/acme/app/blobs/uploads/3f2a-uuid", KindRegistry, []Access{{"acme/app", []string{"push"}}}, false},
-		{"PUT", "/v2/acme/app/manifests/2.0", KindRegistry, []Access{{"acme/app", []string{"pull", "push"}}}, false},
-		{"DELETE", "/v2/acme/app/manifests/" + digest, KindRegistry, []Access{{"acme/app", []string{"delete"}}}, false},
-		{"POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=acme/base", KindRegistry,
-			[]Access{{"acme/app", []string{"pull", "push"}}, {"acme/base", []string{"pull"}}}, false},
-		{"POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=alpine", KindRegistry,
-			[]Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}}, false},
+		{"GET", "/v2/", registry.KindPing, nil, false},
+		{"GET", "/v2/acme/app/manifests/1.0", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, false},
+		{"HEAD", "/v2/acme/app/manifests/" + digest, registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, false},
+		{"GET", "/v2/library/alpine/blobs/" + digest, registry.KindRegistry, []registry.Access{{Repo: "library/alpine", Actions: []string{"pull"}}}, false},
+		{"HEAD", "/v2/acme/app/blobs/" + digest, registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, false},
+		{"GET", "/v2/alpine/tags/list", registry.KindRegistry, []registry.Access{{Repo: "library/alpine", Actions: []string{"pull"}}}, false},
+		{"GET", "/v2/acme/app/referrers/" + digest, registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull"}}}, false},
+		{"POST", "/v2/acme/app/blobs/uploads/", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, false},
+		{"PATCH", "/v2/acme/app/blobs/uploads/3f2a-uuid", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, false},
+		{"PUT", "/v2/acme/app/blobs/uploads/3f2a-uuid?digest=" + digest, registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, false},
+		{"GET", "/v2/acme/app/blobs/uploads/3f2a-uuid", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, false},
+		{"DELETE", "/v2/acme/app/blobs/uploads/3f2a-uuid", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"push"}}}, false},
+		{"PUT", "/v2/acme/app/manifests/2.0", registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}}, false},
+		{"DELETE", "/v2/acme/app/manifests/" + digest, registry.KindRegistry, []registry.Access{{Repo: "acme/app", Actions: []string{"delete"}}}, false},
+		{"POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=acme/base", registry.KindRegistry,
+			[]registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}, {Repo: "acme/base", Actions: []string{"pull"}}}, false},
+		{"POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=alpine", registry.KindRegistry,
+			[]registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}, {Repo: "library/alpine", Actions: []string{"pull"}}}, false},
 		// from is read wherever it comes: a server might honour it anywhere.
-		{"HEAD", "/v2/acme/base/tags/list?mount=" + digest + "&from=beta/x", KindRegistry,
-			[]Access{{"acme/base", []string{"pull"}}, {"beta/x", []string{"pull"}}}, false},
-		{"PUT", "/v2/acme/app/manifests/2.0?from=alpine", KindRegistry,
-			[]Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}}, false},
-		{"GET", "/v2/_catalog", KindOther, nil, false},
-		{"GET", "/", KindOther, nil, false},
-		{"GET", "/v1/search", KindOther, nil, false},
+		{"HEAD", "/v2/acme/base/tags/list?mount=" + digest + "&from=beta/x", registry.KindRegistry,
+			[]registry.Access{{Repo: "acme/base", Actions: []string{"pull"}}, {Repo: "beta/x", Actions: []string{"pull"}}}, false},
+		{"PUT", "/v2/acme/app/manifests/2.0?from=alpine", registry.KindRegistry,
+			[]registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}, {Repo: "library/alpine", Actions: []string{"pull"}}}, false},
+		{"GET", "/v2/_catalog", registry.KindOther, nil, false},
+		{"GET", "/", registry.KindOther, nil, false},
+		{"GET", "/v1/search", registry.KindOther, nil, false},
 		{"GET", "/v2/acme/app/manifests/" + strings.Repeat("x", 129), 0, nil, true},
 		{"GET", "/v2/acme/app/manifests/.hidden", 0, nil, true},
 		{"GET", "/v2/acme/app/manifests/sha256:", 0, nil, true},
@@ -64,7 +65,7 @@ func TestClassifyRegistry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, "https://registry-1.docker.io"+tt.target, nil)
-		got, err := Classify("registry-1.docker.io", r, nil)
+		got, err := Request("registry-1.docker.io", r, nil)
 		download := tt.method == "GET" && strings.HasPrefix(tt.target, "/v2/library/alpine/blobs/sha256:")
 		if got.BlobDownload != download {
 			t.Errorf("%s %s: BlobDownload %v, want %v", tt.method, tt.target, got.BlobDownload, download)
@@ -75,7 +76,7 @@ func TestClassifyRegistry(t *testing.T) {
 			}
 			continue
 		}
-		if (tt.kind == KindOther) != (got.Unknown != "") {
+		if (tt.kind == registry.KindOther) != (got.Unknown != "") {
 			t.Errorf("%s %s: Unknown %q", tt.method, tt.target, got.Unknown)
 		}
 		if err != nil || got.Kind != tt.kind || !cmp.Equal(got.Access, tt.access) {
@@ -88,12 +89,12 @@ func TestClassifyToken(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&scope=repository:acme/app:pull,push&scope=repository:alpine:pull&scope=registry:catalog:*", nil)
 	r.SetBasicAuth("acme", "dckr_oat_x")
-	got, err := Classify(hub.AuthHost, r, nil)
+	got, err := Request(hub.AuthHost, r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Request{Kind: KindToken, Creds: []Credential{{Kind: CredBasic, Username: "acme", Value: "dckr_oat_x"}},
-		Access:  []Access{{"acme/app", []string{"pull", "push"}}, {"library/alpine", []string{"pull"}}},
+	want := registry.Request{Kind: registry.KindToken, Creds: []registry.Credential{{Kind: registry.CredBasic, Username: "acme", Value: "dckr_oat_x"}},
+		Access:  []registry.Access{{Repo: "acme/app", Actions: []string{"pull", "push"}}, {Repo: "library/alpine", Actions: []string{"pull"}}},
 		Unknown: `the scope "registry:catalog:*"`}
 	if len(got.Hidden) != 4 {
 		t.Errorf("Hidden = %q, want the query's four values", got.Hidden)
@@ -109,10 +110,10 @@ func TestClassifyToken(t *testing.T) {
 	// containerd's OAuth2 POST form
 	form := url.Values{"grant_type": {"password"}, "username": {"acme"}, "password": {"dckr_oat_y"},
 		"scope": {"repository:acme/app:pull repository:acme/base:pull,push"}, "service": {"registry.docker.io"}}
-	post := func(query, ctype, body string) Request {
+	post := func(query, ctype, body string) registry.Request {
 		r := httptest.NewRequest("POST", "https://auth.docker.io/token"+query, strings.NewReader(body))
 		r.Header.Set("Content-Type", ctype)
-		got, err := Classify(hub.AuthHost, r, []byte(body))
+		got, err := Request(hub.AuthHost, r, []byte(body))
 		if err != nil {
 			t.Fatalf("POST %q: %v", body, err)
 		}
@@ -124,7 +125,7 @@ func TestClassifyToken(t *testing.T) {
 		t.Errorf("POST password: %+v", got)
 	}
 	got = post("", formType+"; charset=UTF-8", "grant_type=refresh_token&refresh_token=rt-1&scope=repository:acme/app:pull")
-	if got.Unknown != "" || len(got.Creds) != 1 || got.Creds[0] != (Credential{Kind: CredRefresh, Value: "rt-1"}) {
+	if got.Unknown != "" || len(got.Creds) != 1 || got.Creds[0] != (registry.Credential{Kind: registry.CredRefresh, Value: "rt-1"}) {
 		t.Errorf("POST refresh: %+v", got)
 	}
 	// every scope, from the body and the query
@@ -158,7 +159,7 @@ func TestClassifyToken(t *testing.T) {
 	// docker login: no scope
 	r = httptest.NewRequest("GET", "https://auth.docker.io/token?service=registry.docker.io&offline_token=true", nil)
 	r.SetBasicAuth("acme", "dckr_oat_x")
-	if got, err := Classify(hub.AuthHost, r, nil); err != nil || len(got.Access) != 0 {
+	if got, err := Request(hub.AuthHost, r, nil); err != nil || len(got.Access) != 0 {
 		t.Errorf("login: %+v, %v", got, err)
 	}
 	// a malformed scope, another path, another method, two headers
@@ -173,62 +174,38 @@ func TestClassifyToken(t *testing.T) {
 	} {
 		r := httptest.NewRequest(tt.method, "https://auth.docker.io"+tt.target, nil)
 		r.SetBasicAuth("acme", "dckr_oat_x")
-		if got, _ := Classify(hub.AuthHost, r, nil); !strings.Contains(got.Unknown, tt.unknown) || len(got.Creds) != 1 {
+		if got, _ := Request(hub.AuthHost, r, nil); !strings.Contains(got.Unknown, tt.unknown) || len(got.Creds) != 1 {
 			t.Errorf("%s %s: %+v, want %q", tt.method, tt.target, got, tt.unknown)
 		}
 	}
 	r = httptest.NewRequest("GET", "https://auth.docker.io/token", nil)
 	r.Header["Authorization"] = []string{"Basic YWNtZTp4", "Basic YWNtZTp5"}
-	if got, _ := Classify(hub.AuthHost, r, nil); got.Unknown == "" || len(got.Creds) != 2 {
+	if got, _ := Request(hub.AuthHost, r, nil); got.Unknown == "" || len(got.Creds) != 2 {
 		t.Errorf("two Authorization headers: %+v", got)
 	}
 	r.Header["Authorization"] = []string{"Token dckr_oat_x"}
-	if got, _ := Classify(hub.AuthHost, r, nil); got.Unknown == "" || len(got.Creds) != 1 || got.Creds[0].Value != "dckr_oat_x" {
+	if got, _ := Request(hub.AuthHost, r, nil); got.Unknown == "" || len(got.Creds) != 1 || got.Creds[0].Value != "dckr_oat_x" {
 		t.Errorf("an unknown scheme: %+v", got)
-	}
-}
-
-func TestParseScope(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		in   string
-		want Access
-		ok   bool
-		err  bool
-	}{
-		{"repository:acme/app:pull", Access{"acme/app", []string{"pull"}}, true, false},
-		{"Repository:acme/base:push", Access{"acme/base", []string{"push"}}, true, false},
-		{"REPOSITORY(plugin):acme/base:PUSH,pull", Access{"acme/base", []string{"push", "pull"}}, true, false},
-		{"repository:alpine:pull", Access{"library/alpine", []string{"pull"}}, true, false},
-		{"registry:catalog:*", Access{}, false, false},
-		{"repository:ACME/base:push", Access{}, false, true},
-		{"repository:acme/base:", Access{}, false, true},
-		{"repository", Access{}, false, true},
-	} {
-		got, ok, err := ParseScope(tt.in)
-		if ok != tt.ok || (err != nil) != tt.err || !cmp.Equal(got, tt.want) {
-			t.Errorf("ParseScope(%q) = %+v %v %v", tt.in, got, ok, err)
-		}
 	}
 }
 
 func TestClassifyLogin(t *testing.T) {
 	t.Parallel()
-	login := func(path, ctype, body string) Request {
+	login := func(path, ctype, body string) registry.Request {
 		r := httptest.NewRequest("POST", "https://hub.docker.com"+path, strings.NewReader(body))
 		r.Header.Set("Content-Type", ctype)
 		if !NeedsBody(hub.APIHost, r.Method, r.URL.Path) {
 			t.Fatalf("%s: no body needed", path)
 		}
-		got, _ := Classify(hub.APIHost, r, []byte(body))
+		got, _ := Request(hub.APIHost, r, []byte(body))
 		return got
 	}
 	got := login("/v2/auth/token", "application/json", `{"identifier":"acme","secret":"dckr_oat_x"}`)
-	if got.Kind != KindLogin || got.Unknown != "" || got.Creds[0] != (Credential{Kind: CredPassword, Username: "acme", Value: "dckr_oat_x"}) {
+	if got.Kind != registry.KindLogin || got.Unknown != "" || got.Creds[0] != (registry.Credential{Kind: registry.CredPassword, Username: "acme", Value: "dckr_oat_x"}) {
 		t.Errorf("auth/token: %+v", got)
 	}
 	got = login("/v2/users/login/", "application/json; charset=utf-8", `{"username":"acme","password":"dckr_oat_x"}`)
-	if got.Kind != KindLogin || got.Unknown != "" || got.Creds[0].Value != "dckr_oat_x" {
+	if got.Kind != registry.KindLogin || got.Unknown != "" || got.Creds[0].Value != "dckr_oat_x" {
 		t.Errorf("users/login: %+v", got)
 	}
 	for _, tt := range []struct{ ctype, body, unknown string }{
@@ -259,15 +236,15 @@ func TestClassifyAPI(t *testing.T) {
 		{"DELETE", "/v2/invites/42", "invite-edit", ""},
 		{"GET", "/v2/invites/42", "invite-read", ""},
 		{"PATCH", "/v2/invites/42/resend", "invite-edit", ""},
-		{"GET", "/v2/orgs/acme/access-tokens", AccessTokenRead, "acme"},
-		{"POST", "/v2/orgs/acme/access-tokens", AccessTokenEdit, "acme"},
+		{"GET", "/v2/orgs/acme/access-tokens", registry.AccessTokenRead, "acme"},
+		{"POST", "/v2/orgs/acme/access-tokens", registry.AccessTokenEdit, "acme"},
 		{"GET", "/v2/repositories/acme/app", "", ""},
 		{"GET", "/v2/orgs/acme", "", ""},
 		{"GET", "/v2/orgs/acme//members", "", ""},
 		{"GET", "/v2/invites/bulk", "", ""},
 	} {
-		got, err := Classify(hub.APIHost, httptest.NewRequest(tt.method, "https://hub.docker.com"+tt.path, nil), nil)
-		if (tt.scope == "") != (got.Unknown != "") || (tt.scope != "") != (got.Kind == KindAPI) {
+		got, err := Request(hub.APIHost, httptest.NewRequest(tt.method, "https://hub.docker.com"+tt.path, nil), nil)
+		if (tt.scope == "") != (got.Unknown != "") || (tt.scope != "") != (got.Kind == registry.KindAPI) {
 			t.Errorf("%s %s: %+v", tt.method, tt.path, got)
 		}
 		if err != nil || got.OrgScope != tt.scope || got.Org != tt.org {
@@ -286,14 +263,14 @@ func FuzzClassify(f *testing.F) {
 			return
 		}
 		r.URL.Path = path
-		if got, err := Classify("registry-1.docker.io", r, nil); err == nil {
+		if got, err := Request("registry-1.docker.io", r, nil); err == nil {
 			for _, a := range got.Access {
-				if _, err := NormalizeName(a.Repo); err != nil {
+				if _, err := registry.NormalizeName(a.Repo); err != nil {
 					t.Fatalf("%s %q gave invalid repository %q", method, path, a.Repo)
 				}
 			}
 		}
-		if a, ok, err := ParseScope(scope); err == nil && ok && len(a.Actions) == 0 {
+		if a, ok, err := registry.ParseScope(scope); err == nil && ok && len(a.Actions) == 0 {
 			t.Fatalf("ParseScope(%q) = %+v", scope, a)
 		}
 	})
@@ -304,7 +281,7 @@ func BenchmarkClassifyRegistry(b *testing.B) {
 	r.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Classify(hub.RegistryHost, r, nil); err != nil {
+		if _, err := Request(hub.RegistryHost, r, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

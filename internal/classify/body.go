@@ -1,4 +1,4 @@
-package registry
+package classify
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oatkit/oat/internal/registry"
 )
 
 // The media types of the bodies the proxy reads: a token POST's form and
@@ -58,13 +60,13 @@ func bodyHeaders(r *http.Request, want string) error {
 // visible ASCII only (url.Values.Encode escapes the rest), well-formed
 // escapes, decoded text without control characters, each field one of
 // fields and the credential fields at most once.
-func parseForm(body []byte, fields []string) (Values, error) {
+func parseForm(body []byte, fields []string) (registry.Values, error) {
 	for i, c := range body {
 		if c < 0x21 || c > 0x7e {
 			return nil, fmt.Errorf("the byte %#02x at %d of the form", c, i)
 		}
 	}
-	form, err := ParseQuery(string(body))
+	form, err := registry.ParseQuery(string(body))
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
-// Package registry classifies requests to Docker Hub — token requests,
+// Package classify reads requests to Docker Hub — token requests,
 // registry API requests, the Hub API's logins and organization routes —
-// into what they need: which repositories, which actions, with which
+// into a registry.Request: which repositories, which actions, with which
 // credentials. It reads every request in one canonical form (method upper
 // case, path decoded once, strict query) and says what it did not
 // understand rather than guess. It does no I/O.
-package registry
+package classify
 
 import (
 	"encoding/base64"
@@ -12,91 +12,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/registry"
 )
-
-// Kind is what a request is.
-type Kind int
-
-// Kinds of request.
-const (
-	KindOther    Kind = iota // not understood: Request.Unknown says why
-	KindPing                 // GET /v2/
-	KindToken                // the token service
-	KindRegistry             // the registry API on a repository
-	KindAPI                  // the Hub API's organization routes
-	KindLogin                // the Hub API's logins, which answer with a JWT
-)
-
-func (k Kind) String() string {
-	return [...]string{"other", "ping", "token", "registry", "api", "login"}[k]
-}
-
-// Access is what a request needs on one repository.
-type Access struct {
-	Repo    string   `json:"repo"`
-	Actions []string `json:"actions"`
-}
-
-// CredKind is where a credential came from.
-type CredKind int
-
-// Kinds of credential.
-const (
-	CredBasic    CredKind = iota // Authorization: Basic, or URL userinfo
-	CredPassword                 // a password grant's or a login's secret
-	CredRefresh                  // a refresh_token grant's token
-	CredBearer                   // Authorization: Bearer (or JWT)
-	CredOther                    // an Authorization scheme not understood
-)
-
-// Credential is one credential a request carries.
-type Credential struct {
-	Kind     CredKind
-	Username string
-	Value    string
-}
-
-// Request is a classified request.
-type Request struct {
-	Kind   Kind
-	Access []Access
-	// Creds are every credential the request carries, in the order read.
-	Creds []Credential
-	// OrgScope is the organization scope a Hub API route needs, and Org
-	// the organization ("" when the route does not name it: the token's
-	// own).
-	OrgScope, Org string
-	// Unknown says what in the request was not understood. A request
-	// with a credential of a token the proxy holds is refused for it.
-	Unknown string
-	// Unread says what of a body the proxy must read (a token request's
-	// form, a login's or an access token route's JSON), or of the headers
-	// that say how to read it, was not read as Docker Hub reads it. Such a
-	// request is refused whoever sends it: "no credentials" is said only
-	// of a request read completely.
-	Unread string
-	// Hidden are the other values of a token request's or a login's
-	// query and body, read leniently: any that is a credential of a token
-	// the proxy holds makes the request that token's, so a request
-	// another server might read differently is not passed as nobody's.
-	Hidden []string
-	// BlobDownload is a GET of a blob: the request Docker Hub answers with
-	// a redirect to a pre-signed URL on its CDN.
-	BlobDownload bool
-}
-
-// Scopes is the request's access as token scope strings.
-func (r Request) Scopes() []string {
-	var out []string
-	for _, a := range r.Access {
-		out = append(out, "repository:"+a.Repo+":"+strings.Join(a.Actions, ","))
-	}
-	return out
-}
 
 // ErrBadPath is a registry path that breaks the distribution spec.
 var ErrBadPath = errors.New("not a registry API path")
@@ -119,7 +39,7 @@ const (
 
 // NeedsBody reports whether a request's body is part of what it asks (a
 // token POST's form, a login's JSON, an access token route's JSON): the
-// caller reads it, bounded, and hands it to Classify.
+// caller reads it, bounded, and hands it to Request.
 func NeedsBody(host, method, path string) bool {
 	switch host {
 	case hub.AuthHost:
@@ -134,21 +54,21 @@ func NeedsBody(host, method, path string) bool {
 	return false
 }
 
-// Classify reads what r needs. host is the canonical host it was sent to
+// Request reads what r needs. host is the canonical host it was sent to
 // (hub.CanonicalHost, without a port). body is its body when NeedsBody
 // says so, nil otherwise.
-func Classify(host string, r *http.Request, body []byte) (Request, error) {
-	req := Request{}
+func Request(host string, r *http.Request, body []byte) (registry.Request, error) {
+	req := registry.Request{}
 	method := strings.ToUpper(r.Method)
 	readAuthorization(r, &req)
 	if u := r.URL.User; u != nil {
 		pass, _ := u.Password()
-		req.Creds = append(req.Creds, Credential{Kind: CredBasic, Username: u.Username(), Value: pass})
-		req.note("credentials in the URL")
+		req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredBasic, Username: u.Username(), Value: pass})
+		note(&req, "credentials in the URL")
 	}
 	path, err := canonicalPath(r)
 	if err != nil {
-		req.note(err.Error())
+		note(&req, err.Error())
 		return req, err
 	}
 	switch host {
@@ -163,7 +83,7 @@ func Classify(host string, r *http.Request, body []byte) (Request, error) {
 }
 
 // note records the first thing not understood.
-func (r *Request) note(what string) {
+func note(r *registry.Request, what string) {
 	if r.Unknown == "" {
 		r.Unknown = what
 	}
@@ -171,11 +91,11 @@ func (r *Request) note(what string) {
 
 // unread records the first thing of a body not read as the Hub reads it:
 // not understood either.
-func (r *Request) unread(what string) {
+func unread(r *registry.Request, what string) {
 	if r.Unread == "" {
 		r.Unread = what
 	}
-	r.note(what)
+	note(r, what)
 }
 
 // canonicalPath is the request's path decoded exactly once. An encoded
@@ -193,35 +113,35 @@ func canonicalPath(r *http.Request) (string, error) {
 }
 
 // readAuthorization reads the Authorization header into req.Creds.
-func readAuthorization(r *http.Request, req *Request) {
+func readAuthorization(r *http.Request, req *registry.Request) {
 	values := r.Header["Authorization"]
 	if len(values) == 0 {
 		return
 	}
 	if len(values) > 1 {
-		req.note("several Authorization headers")
+		note(req, "several Authorization headers")
 	}
 	for _, h := range values {
 		scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
 		rest = strings.TrimSpace(rest)
 		switch {
 		case !found:
-			req.note("an Authorization header without a scheme")
-			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: scheme})
+			note(req, "an Authorization header without a scheme")
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredOther, Value: scheme})
 		case strings.EqualFold(scheme, "basic"):
 			raw, err := base64.StdEncoding.DecodeString(rest)
 			user, pass, ok := strings.Cut(string(raw), ":")
 			if err != nil || !ok {
-				req.note("malformed Basic credentials")
-				req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: rest})
+				note(req, "malformed Basic credentials")
+				req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredOther, Value: rest})
 				continue
 			}
-			req.Creds = append(req.Creds, Credential{Kind: CredBasic, Username: user, Value: pass})
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredBasic, Username: user, Value: pass})
 		case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "jwt"):
-			req.Creds = append(req.Creds, Credential{Kind: CredBearer, Value: rest})
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredBearer, Value: rest})
 		default:
-			req.note("an Authorization scheme other than Basic and Bearer")
-			req.Creds = append(req.Creds, Credential{Kind: CredOther, Value: rest})
+			note(req, "an Authorization scheme other than Basic and Bearer")
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredOther, Value: rest})
 		}
 	}
 }
@@ -236,72 +156,72 @@ const (
 // singleTokenParams are token request parameters given at most once.
 var singleTokenParams = []string{"service", "account", "client_id", "offline_token", "access_type", "grant_type", "username", "password", "refresh_token"}
 
-func classifyToken(method, path string, r *http.Request, body []byte, req *Request) {
-	req.Kind = KindToken
+func classifyToken(method, path string, r *http.Request, body []byte, req *registry.Request) {
+	req.Kind = registry.KindToken
 	if path != "/token" {
-		req.Kind = KindOther
+		req.Kind = registry.KindOther
 		if hasBody(r) {
 			// Another spelling of /token may reach the same handler.
-			req.unread(fmt.Sprintf("a body on the path %q of the token service", path))
+			unread(req, fmt.Sprintf("a body on the path %q of the token service", path))
 		}
-		req.note(fmt.Sprintf("the path %q on the token service", path))
+		note(req, fmt.Sprintf("the path %q on the token service", path))
 		return
 	}
-	query, err := ParseQuery(r.URL.RawQuery)
+	query, err := registry.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		req.note(err.Error())
+		note(req, err.Error())
 	}
 	if err != nil {
 		query = lenientValues(r.URL.RawQuery)
 	}
-	req.hide(query)
+	hide(req, query)
 	scopes := query["scope"]
 	switch method {
 	case http.MethodGet:
 		if hasBody(r) {
-			req.unread("a body on a token GET")
+			unread(req, "a body on a token GET")
 		}
 	case http.MethodPost:
 		if err := bodyHeaders(r, FormType); err != nil {
-			req.unread("the token request: " + err.Error())
+			unread(req, "the token request: "+err.Error())
 		}
 		form, err := parseForm(body, tokenFormFields)
 		if err != nil {
-			req.unread("the token request body: " + err.Error())
+			unread(req, "the token request body: "+err.Error())
 			form = lenientValues(string(body))
 		}
-		req.hide(form)
+		hide(req, form)
 		scopes = append(scopes, form["scope"]...)
 		if grant := form.Get("grant_type"); grant != GrantPassword && grant != GrantRefresh {
-			req.note(fmt.Sprintf("the grant type %q", grant))
+			note(req, fmt.Sprintf("the grant type %q", grant))
 		}
 		// Every password and refresh token, whatever the grant type says:
 		// another server may read the one this one does not.
 		for _, v := range form["password"] {
-			req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: form.Get("username"), Value: v})
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredPassword, Username: form.Get("username"), Value: v})
 		}
 		for _, v := range form["refresh_token"] {
-			req.Creds = append(req.Creds, Credential{Kind: CredRefresh, Value: v})
+			req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredRefresh, Value: v})
 		}
 	default:
-		req.Kind = KindOther
+		req.Kind = registry.KindOther
 		if hasBody(r) {
-			req.unread("a body on " + method + " to the token service")
+			unread(req, "a body on "+method+" to the token service")
 		}
-		req.note("the method " + method + " on the token service")
+		note(req, "the method "+method+" on the token service")
 		return
 	}
 	if err := single(query, singleTokenParams); err != nil {
-		req.note(err.Error())
+		note(req, err.Error())
 	}
 	for _, param := range scopes {
 		for _, s := range strings.Fields(param) {
-			a, ok, err := ParseScope(s)
+			a, ok, err := registry.ParseScope(s)
 			switch {
 			case err != nil:
-				req.note(err.Error())
+				note(req, err.Error())
 			case !ok:
-				req.note(fmt.Sprintf("the scope %q", s))
+				note(req, fmt.Sprintf("the scope %q", s))
 			default:
 				req.Access = append(req.Access, a)
 			}
@@ -310,7 +230,7 @@ func classifyToken(method, path string, r *http.Request, body []byte, req *Reque
 }
 
 // hide adds every value of v to req.Hidden.
-func (r *Request) hide(v Values) {
+func hide(r *registry.Request, v registry.Values) {
 	for _, vs := range v {
 		r.Hidden = append(r.Hidden, vs...)
 	}
@@ -318,8 +238,8 @@ func (r *Request) hide(v Values) {
 
 // lenientValues reads a query or form the most forgiving way: pairs split
 // on "&" and ";", keys in any case kept as sent, a bad escape kept raw.
-func lenientValues(raw string) Values {
-	v := Values{}
+func lenientValues(raw string) registry.Values {
+	v := registry.Values{}
 	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
 		k, val, _ := strings.Cut(pair, "=")
 		v[unescapeOrRaw(k)] = append(v[unescapeOrRaw(k)], unescapeOrRaw(val))
@@ -335,7 +255,7 @@ func unescapeOrRaw(s string) string {
 }
 
 // single refuses a parameter of names given more than once.
-func single(v Values, names []string) error {
+func single(v registry.Values, names []string) error {
 	for _, n := range names {
 		if len(v[n]) > 1 {
 			return fmt.Errorf("the parameter %q given %d times", n, len(v[n]))
@@ -344,91 +264,30 @@ func single(v Values, names []string) error {
 	return nil
 }
 
-// ParseScope reads a token scope, "repository:acme/app:pull,push". The
-// resource type is read in any case, with or without a class
-// ("repository(plugin)"); ok is false for other types (registry:catalog:*).
-// A repository name breaking the grammar, or no action, is an error.
-func ParseScope(s string) (a Access, ok bool, err error) {
-	first, last := strings.Index(s, ":"), strings.LastIndex(s, ":")
-	if first <= 0 || last == first {
-		return Access{}, false, fmt.Errorf("malformed scope %q", s)
-	}
-	typ, name, actions := s[:first], s[first+1:last], s[last+1:]
-	if i := strings.Index(typ, "("); i > 0 && strings.HasSuffix(typ, ")") {
-		typ = typ[:i]
-	}
-	if !strings.EqualFold(typ, "repository") {
-		return Access{}, false, nil
-	}
-	repo, err := NormalizeName(name)
-	if err != nil {
-		return Access{}, false, fmt.Errorf("scope %q: %w", s, err)
-	}
-	var acts []string
-	for _, a := range strings.Split(actions, ",") {
-		a = strings.ToLower(strings.TrimSpace(a))
-		if !validAction(a) {
-			return Access{}, false, fmt.Errorf("scope %q asks for the action %q", s, a)
-		}
-		if a != "" && !slices.Contains(acts, a) {
-			acts = append(acts, a)
-		}
-	}
-	if len(acts) == 0 {
-		return Access{}, false, fmt.Errorf("scope %q asks for no action", s)
-	}
-	return Access{Repo: repo, Actions: acts}, true, nil
-}
-
-// validAction is an action of the token scope grammar, [a-z]* or "*".
-func validAction(a string) bool {
-	if a == "*" {
-		return true
-	}
-	for i := 0; i < len(a); i++ {
-		if a[i] < 'a' || a[i] > 'z' {
-			return false
-		}
-	}
-	return true
-}
-
-// NormalizeName checks a repository name against the grammar and adds
-// library/ to an official image's name, as Docker does on the wire.
-func NormalizeName(name string) (string, error) {
-	if !hub.ValidPath(name) {
-		return "", fmt.Errorf("invalid repository name %q", name)
-	}
-	if !strings.Contains(name, "/") {
-		name = "library/" + name
-	}
-	return name, nil
-}
-
-func classifyRegistry(method, path, rawQuery string, req *Request) error {
+func classifyRegistry(method, path, rawQuery string, req *registry.Request) error {
 	switch {
 	case path == "/v2/" || path == "/v2":
-		req.Kind = KindPing
+		req.Kind = registry.KindPing
 		if method != http.MethodGet && method != http.MethodHead {
-			req.note("the method " + method + " on /v2/")
+			note(req, "the method "+method+" on /v2/")
 		}
 		return nil
 	case path == "/v2/_catalog":
-		req.note("the catalog, which organization access tokens have no scope for")
+		note(req, "the catalog, which organization access tokens have no scope for")
 		return nil
 	case !strings.HasPrefix(path, "/v2/"):
-		req.note(fmt.Sprintf("the path %q, outside the registry API", path))
+		note(req, fmt.Sprintf("the path %q, outside the registry API", path))
 		return nil
 	}
 	name, route, ok := splitRegistryPath(path[len("/v2/"):])
 	if !ok {
 		err := fmt.Errorf("%w: %q", ErrBadPath, path)
-		req.note(err.Error())
+		note(req, err.Error())
 		return err
 	}
-	repo, err := NormalizeName(name)
+	repo, err := registry.NormalizeName(name)
 	if err != nil {
-		req.note(err.Error())
+		note(req, err.Error())
 		return err
 	}
 	var actions []string
@@ -446,33 +305,33 @@ func classifyRegistry(method, path, rawQuery string, req *Request) error {
 		actions = needDelete
 	default:
 		err := fmt.Errorf("%w: method %s on %q", ErrBadPath, method, path)
-		req.note(err.Error())
+		note(req, err.Error())
 		return err
 	}
-	req.Kind = KindRegistry
-	req.Access = append(req.Access, Access{Repo: repo, Actions: actions})
+	req.Kind = registry.KindRegistry
+	req.Access = append(req.Access, registry.Access{Repo: repo, Actions: actions})
 	req.BlobDownload = method == http.MethodGet && route == routeBlob
 	if rawQuery == "" {
 		return nil
 	}
-	query, err := ParseQuery(rawQuery)
+	query, err := registry.ParseQuery(rawQuery)
 	if err != nil {
-		req.note(err.Error())
+		note(req, err.Error())
 		return nil
 	}
 	if err := single(query, []string{"mount", "from", "digest", "n", "last", "_state", "artifactType"}); err != nil {
-		req.note(err.Error())
+		note(req, err.Error())
 	}
 	// A cross-repository mount's source needs pull. The registry reads from
 	// on POST uploads only; it is read wherever it comes, for a server
 	// might honour it anywhere.
 	if from := query.Get("from"); from != "" {
-		src, err := NormalizeName(from)
+		src, err := registry.NormalizeName(from)
 		if err != nil {
-			req.note(err.Error())
+			note(req, err.Error())
 			return err
 		}
-		req.Access = append(req.Access, Access{Repo: src, Actions: needPull})
+		req.Access = append(req.Access, registry.Access{Repo: src, Actions: needPull})
 	}
 	return nil
 }

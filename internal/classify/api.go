@@ -1,4 +1,4 @@
-package registry
+package classify
 
 import (
 	"bytes"
@@ -8,14 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
-)
 
-// Organization scopes of the Hub API's routes. AccessTokenRead and
-// AccessTokenEdit are no scope an organization access token can have:
-// only an organization owner manages the organization's tokens.
-const (
-	AccessTokenRead = "access-token-read"
-	AccessTokenEdit = "access-token-edit"
+	"github.com/oatkit/oat/internal/registry"
 )
 
 // orgRoutes are the organization routes under /v2/orgs/ORG/, with the
@@ -24,7 +18,7 @@ var orgRoutes = map[string][2]string{
 	"members":       {"member-read", "member-edit"},
 	"invites":       {"invite-read", "invite-edit"},
 	"groups":        {"group-read", "group-edit"},
-	"access-tokens": {AccessTokenRead, AccessTokenEdit},
+	"access-tokens": {registry.AccessTokenRead, registry.AccessTokenEdit},
 }
 
 // loginFields are the JSON fields of the logins: the organization and the
@@ -37,18 +31,18 @@ var loginFields = map[string][2]string{
 // classifyAPI reads a Hub API request. Only the logins and the
 // organization routes are understood: everything else is the allow list's
 // to decide, which is empty but for the logins.
-func classifyAPI(method, path string, r *http.Request, body []byte, req *Request) {
-	if _, err := ParseQuery(r.URL.RawQuery); err != nil {
-		req.note(err.Error())
+func classifyAPI(method, path string, r *http.Request, body []byte, req *registry.Request) {
+	if _, err := registry.ParseQuery(r.URL.RawQuery); err != nil {
+		note(req, err.Error())
 	}
 	trimmed := strings.TrimSuffix(path, "/")
 	if fields, ok := loginFields[trimmed]; ok {
-		req.Kind = KindLogin
+		req.Kind = registry.KindLogin
 		if method != http.MethodPost {
 			if hasBody(r) {
-				req.unread("a body on " + method + " " + trimmed)
+				unread(req, "a body on "+method+" "+trimmed)
 			}
-			req.note("the method " + method + " on " + trimmed)
+			note(req, "the method "+method+" on "+trimmed)
 			return
 		}
 		classifyLogin(r, body, fields, req)
@@ -57,7 +51,7 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 	if login := loginSpelling(path); login != "" && hasBody(r) {
 		// Another case or more slashes: a router that folds them would
 		// take it for the login the proxy reads.
-		req.unread(fmt.Sprintf("a body on %q, a spelling of %s", path, login))
+		unread(req, fmt.Sprintf("a body on %q, a spelling of %s", path, login))
 		return
 	}
 	if isAccessTokenRoute(trimmed) && hasBody(r) {
@@ -66,7 +60,7 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 	segs := strings.Split(strings.TrimPrefix(trimmed, "/"), "/")
 	for _, s := range segs {
 		if s == "" {
-			req.note(fmt.Sprintf("the Hub API path %q", path))
+			note(req, fmt.Sprintf("the Hub API path %q", path))
 			return
 		}
 	}
@@ -79,10 +73,10 @@ func classifyAPI(method, path string, r *http.Request, body []byte, req *Request
 		len(segs) == 4 && segs[0] == "v2" && segs[1] == "invites" && segs[3] == "resend":
 		scopes = orgRoutes["invites"]
 	default:
-		req.note(fmt.Sprintf("the Hub API route %s %s", method, path))
+		note(req, fmt.Sprintf("the Hub API route %s %s", method, path))
 		return
 	}
-	req.Kind = KindAPI
+	req.Kind = registry.KindAPI
 	req.OrgScope = scopes[1]
 	if method == http.MethodGet || method == http.MethodHead {
 		req.OrgScope = scopes[0]
@@ -114,47 +108,47 @@ func isAccessTokenRoute(path string) bool {
 
 // classifyLogin reads a login's JSON body: one object of known string
 // fields, each once.
-func classifyLogin(r *http.Request, body []byte, fields [2]string, req *Request) {
+func classifyLogin(r *http.Request, body []byte, fields [2]string, req *registry.Request) {
 	if !readableJSON(r, body, "the login", req) {
 		return
 	}
 	obj, err := parseFlatJSON(body)
 	if err != nil {
-		req.unread("the login body: " + err.Error())
+		unread(req, "the login body: "+err.Error())
 		return
 	}
 	for k, v := range obj {
 		if k != fields[0] && k != fields[1] {
-			req.unread(fmt.Sprintf("the login field %q", k))
+			unread(req, fmt.Sprintf("the login field %q", k))
 		}
 		if err := plainText(v); err != nil {
-			req.unread(fmt.Sprintf("the login field %q: %v", k, err))
+			unread(req, fmt.Sprintf("the login field %q: %v", k, err))
 		}
 	}
-	req.Creds = append(req.Creds, Credential{Kind: CredPassword, Username: obj[fields[0]], Value: obj[fields[1]]})
+	req.Creds = append(req.Creds, registry.Credential{Kind: registry.CredPassword, Username: obj[fields[0]], Value: obj[fields[1]]})
 }
 
 // readJSONBody reads an access token route's body as the Hub would: JSON,
 // not encoded, each object's keys once.
-func readJSONBody(r *http.Request, body []byte, req *Request) {
+func readJSONBody(r *http.Request, body []byte, req *registry.Request) {
 	if !readableJSON(r, body, "the access token request", req) {
 		return
 	}
 	if err := strictJSON(body); err != nil {
-		req.unread("the access token request body: " + err.Error())
+		unread(req, "the access token request body: "+err.Error())
 	}
 }
 
 // readableJSON checks what every JSON body the proxy reads must be: sent
 // as JSON, not encoded, in UTF-8. Its strings are hidden values either way.
-func readableJSON(r *http.Request, body []byte, what string, req *Request) bool {
+func readableJSON(r *http.Request, body []byte, what string, req *registry.Request) bool {
 	hideJSON(body, req)
 	if err := bodyHeaders(r, JSONType); err != nil {
-		req.unread(what + ": " + err.Error())
+		unread(req, what+": "+err.Error())
 		return false
 	}
 	if !utf8.Valid(body) {
-		req.unread(what + " body: text that is not UTF-8")
+		unread(req, what+" body: text that is not UTF-8")
 		return false
 	}
 	return true
@@ -219,10 +213,10 @@ func strictJSON(body []byte) error {
 
 // hideJSON adds every string in a JSON body (or, if it is not JSON, the
 // body read as a form) to req.Hidden.
-func hideJSON(body []byte, req *Request) {
+func hideJSON(body []byte, req *registry.Request) {
 	var v any
 	if json.Unmarshal(body, &v) != nil {
-		req.hide(lenientValues(string(body)))
+		hide(req, lenientValues(string(body)))
 		return
 	}
 	var walk func(any)

@@ -1,4 +1,4 @@
-package registry
+package classify
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oatkit/oat/internal/hub"
+	"github.com/oatkit/oat/internal/registry"
 )
 
 // Token requests as real clients send them: docker login and pull (GET),
@@ -50,14 +51,14 @@ func FuzzTokenRequest(f *testing.F) {
 		if NeedsBody(hub.AuthHost, method, "/token") {
 			form = []byte(body)
 		}
-		got, err := Classify(hub.AuthHost, r, form)
+		got, err := Request(hub.AuthHost, r, form)
 		if err != nil {
 			t.Fatalf("a token request gave an error, not a note: %v", err)
 		}
-		if got.Kind == KindToken && !isPost && !strings.EqualFold(method, http.MethodGet) {
+		if got.Kind == registry.KindToken && !isPost && !strings.EqualFold(method, http.MethodGet) {
 			t.Fatalf("%s on the token service read as a token request", method)
 		}
-		readings := []Values{lenientValues(query), goValues(query)}
+		readings := []registry.Values{lenientValues(query), goValues(query)}
 		if isPost {
 			readings = append(readings, lenientValues(body), goValues(body))
 		}
@@ -70,17 +71,17 @@ func FuzzTokenRequest(f *testing.F) {
 				}
 			}
 		}
-		if got.Unknown != "" || got.Kind != KindToken {
+		if got.Unknown != "" || got.Kind != registry.KindToken {
 			return
 		}
 		for _, v := range readings {
 			for _, param := range v["scope"] {
 				for _, s := range strings.Fields(param) {
-					a, ok, err := ParseScope(s)
+					a, ok, err := registry.ParseScope(s)
 					if err != nil || !ok {
 						t.Fatalf("scope %q passed as understood: %+v", s, got)
 					}
-					if !slices.ContainsFunc(got.Access, func(b Access) bool { return b.Repo == a.Repo && sameActions(a.Actions, b.Actions) }) {
+					if !slices.ContainsFunc(got.Access, func(b registry.Access) bool { return b.Repo == a.Repo && sameActions(a.Actions, b.Actions) }) {
 						t.Fatalf("scope %q missing from %+v", s, got.Access)
 					}
 				}
@@ -92,7 +93,7 @@ func FuzzTokenRequest(f *testing.F) {
 		for _, v := range readings[2:] {
 			for _, name := range []string{"password", "refresh_token"} {
 				for _, secret := range v[name] {
-					if secret != "" && !slices.ContainsFunc(got.Creds, func(c Credential) bool { return c.Value == secret }) {
+					if secret != "" && !slices.ContainsFunc(got.Creds, func(c registry.Credential) bool { return c.Value == secret }) {
 						t.Fatalf("the form's %s %q is no credential of %+v", name, secret, got.Creds)
 					}
 				}
@@ -103,9 +104,9 @@ func FuzzTokenRequest(f *testing.F) {
 
 // goValues is Go's own reading of a query or form, the one most Go servers
 // use: pairs it cannot read are dropped.
-func goValues(raw string) Values {
+func goValues(raw string) registry.Values {
 	v, _ := url.ParseQuery(raw)
-	return Values(v)
+	return registry.Values(v)
 }
 
 func sameActions(a, b []string) bool {
