@@ -6,7 +6,6 @@ package metrics
 
 import (
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,8 +108,10 @@ func (m *Metrics) Request(kind, decision, host string) {
 }
 
 func hostLabel(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if strings.Contains(host, ":") {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if hub.IsAPIHost(host) {
@@ -126,10 +127,13 @@ func (m *Metrics) Denial(label, reason string) { m.denials.WithLabelValues(label
 func (m *Metrics) Upstream(status int) {
 	class := "other"
 	if status >= 100 && status < 600 {
-		class = strconv.Itoa(status/100) + "xx"
+		class = statusClasses[status/100-1]
 	}
 	m.upstream.WithLabelValues(class).Inc()
 }
+
+// statusClasses are the upstream counter's labels, 1xx to 5xx.
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // Bytes implements Recorder.
 func (m *Metrics) Bytes(kind string, in, out int64) {

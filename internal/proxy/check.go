@@ -233,8 +233,9 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 		others int
 		recs   = p.tokens.records()
 	)
-	addOurs := func(t oat.Token) {
-		id := identityOf(t)
+	// addOurs adds t, whose identity id is: its secret's hash is known
+	// where t was found, and not computed again.
+	addOurs := func(t oat.Token, id identity) {
 		if !slices.Contains(ours, id) {
 			if len(ours) == 0 {
 				first = t
@@ -243,13 +244,13 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 		}
 	}
 	for _, v := range req.Hidden {
-		if t, ok := p.ours(recs, v); ok {
-			addOurs(t)
+		if t, id, ok := p.ours(recs, v); ok {
+			addOurs(t, id)
 		}
 	}
 	if len(body) > 0 {
 		if t, ok := recs.secretIn(body); ok {
-			addOurs(t)
+			addOurs(t, identityOf(t))
 		}
 	}
 	for _, c := range req.Creds {
@@ -259,7 +260,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 		k := hashOf(c.Value)
 		if c.Kind != registry.CredRefresh {
 			if t, ok := recs.lookupKey(k); ok {
-				addOurs(t)
+				addOurs(t, identity{org: t.Org, label: t.Label, secret: k})
 				continue
 			}
 		}
@@ -271,7 +272,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 					continue
 				}
 				if t, ok := recs.current(issued.id); ok {
-					addOurs(t)
+					addOurs(t, issued.id)
 					if issued.limit != nil {
 						out.Limit = issued.limit
 					}
@@ -303,19 +304,20 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 }
 
 // ours returns the token of recs v is the secret of, or a bearer or
-// refresh token issued to.
-func (p *Proxy) ours(recs records, v string) (oat.Token, bool) {
+// refresh token issued to, and its identity.
+func (p *Proxy) ours(recs records, v string) (oat.Token, identity, bool) {
 	if v == "" {
-		return oat.Token{}, false
+		return oat.Token{}, identity{}, false
 	}
 	k := hashOf(v)
 	if t, ok := recs.lookupKey(k); ok {
-		return t, true
+		return t, identity{org: t.Org, label: t.Label, secret: k}, true
 	}
 	if h, ok := p.tokens.issuedToKey(k); ok && h.ours {
-		return recs.current(h.id)
+		t, ok := recs.current(h.id)
+		return t, h.id, ok
 	}
-	return oat.Token{}, false
+	return oat.Token{}, identity{}, false
 }
 
 // modifyResponse writes the audit line of a request sent upstream and
