@@ -228,7 +228,8 @@ func refusalOf(v policy.Verdict, st *state) *reply {
 // ours too. h is who a token the request obtains is issued to.
 func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentials, h holder) {
 	var (
-		ours   []identity
+		held   [2]identity // room for the usual one or two, on the stack
+		ours   = held[:0]
 		first  oat.Token // the token of ours[0]
 		others int
 		recs   = p.tokens.records()

@@ -175,17 +175,23 @@ func (p *Proxy) newUpstream() *httputil.ReverseProxy {
 const copyBufSize = 16 << 10
 
 // bufferPool lends the reverse proxy its copy buffers, instead of a new
-// one for every response.
+// one for every response. It holds them as arrays: a buffer goes back
+// without a pointer to a slice made for it.
 type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufSize]byte); ok {
+		return v[:]
 	}
-	return make([]byte, copyBufSize)
+	return new([copyBufSize]byte)[:]
 }
 
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+// Put takes back a buffer Get lent; any other is left to the collector.
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == copyBufSize {
+		b.p.Put((*[copyBufSize]byte)(buf))
+	}
+}
 
 // remoteAddrConn reports the client's address as the proxy saw it, and
 // closes its listener when it is closed.
