@@ -261,7 +261,7 @@ func (p *Proxy) resolve(req registry.Request, body []byte) (out policy.Credentia
 		k := hashOf(c.Value)
 		if c.Kind != registry.CredRefresh {
 			if t, ok := recs.lookupKey(k); ok {
-				addOurs(t, identity{org: t.Org, label: t.Label, secret: k})
+				addOurs(t, identityAt(t, k))
 				continue
 			}
 		}
@@ -312,7 +312,7 @@ func (p *Proxy) ours(recs records, v string) (oat.Token, identity, bool) {
 	}
 	k := hashOf(v)
 	if t, ok := recs.lookupKey(k); ok {
-		return t, identity{org: t.Org, label: t.Label, secret: k}, true
+		return t, identityAt(t, k), true
 	}
 	if h, ok := p.tokens.issuedToKey(k); ok && h.ours {
 		t, ok := recs.current(h.id)

@@ -33,8 +33,11 @@ type identity struct {
 	secret     [32]byte
 }
 
-func identityOf(t oat.Token) identity {
-	return identity{org: t.Org, label: t.Label, secret: hashOf(t.Secret)}
+func identityOf(t oat.Token) identity { return identityAt(t, hashOf(t.Secret)) }
+
+// identityAt is t's identity, its secret's hash k already known.
+func identityAt(t oat.Token, k [32]byte) identity {
+	return identity{org: t.Org, label: t.Label, secret: k}
 }
 
 // holder is who a bearer or refresh token the proxy saw issued was issued
